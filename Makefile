@@ -1,0 +1,33 @@
+# genrekit: every target creates and reuses the local virtual environment in .venv.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+JOBS ?= 2
+
+.PHONY: install test lint demo bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q torch==2.13.0
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks tools
+
+test: $(STAMP) lint
+	$(BIN)/python -m pytest -n $(JOBS) -q
+
+demo: $(STAMP)
+	$(BIN)/genrekit demo --out demo-out
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/preprocess_jobs.py
+	$(BIN)/python benchmarks/features_parity.py
+
+clean:
+	rm -rf $(VENV) demo-out .pytest_cache .ruff_cache

@@ -1,0 +1,213 @@
+"""Audio decoding: any common file to mono float32 at a fixed sample rate.
+
+soundfile (libsndfile) reads wav/flac/ogg/mp3/aiff/au and seeks without decoding the whole
+file; everything else (m4a, aac, opus, wma, video containers) goes through PyAV (FFmpeg).
+Resampling is soxr's high-quality mode. Every failure is an :class:`AudioLoadError` that
+names the file and the reason.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+
+from .errors import AudioLoadError, ParameterError
+
+#: Extensions read through soundfile first (PyAV is the fallback for everything).
+SOUNDFILE_EXTS = frozenset({".wav", ".flac", ".ogg", ".oga", ".mp3", ".aif", ".aiff", ".au",
+                            ".snd", ".w64", ".rf64", ".caf"})
+#: Every extension genrekit treats as audio when it scans folders.
+AUDIO_EXTS = SOUNDFILE_EXTS | frozenset({".m4a", ".aac", ".opus", ".wma", ".mp4", ".mkv",
+                                         ".webm", ".mov", ".ac3", ".alac", ".ape", ".mka"})
+
+
+def is_audio_path(path) -> bool:
+    return Path(path).suffix.lower() in AUDIO_EXTS
+
+
+def load_audio(path, sr: int | None = 22050, mono: bool = True, offset: float = 0.0,
+               duration: float | None = None) -> tuple[np.ndarray, int]:
+    """Decode ``path`` to float32 samples.
+
+    Args:
+        path: audio or video file.
+        sr: target sample rate in Hz (``None`` keeps the file's own rate).
+        mono: average the channels to one.
+        offset: start time in seconds; only the window from here is decoded.
+        duration: seconds to read from ``offset`` (``None``: to the end).
+
+    Returns:
+        ``(y, sr)``: ``y`` is ``[n]`` when ``mono`` else ``[channels, n]``, float32 in [-1, 1].
+
+    Raises:
+        AudioLoadError: not found, empty, not audio, corrupt, unsupported codec, no samples.
+        ParameterError: a negative offset/duration or a non-positive ``sr``.
+    """
+    if sr is not None and sr <= 0:
+        raise ParameterError(f"sr must be a positive number of Hz or None, got {sr!r}")
+    if offset < 0:
+        raise ParameterError(f"offset must be >= 0 seconds, got {offset!r}")
+    if duration is not None and duration <= 0:
+        raise ParameterError(f"duration must be > 0 seconds or None, got {duration!r}")
+    path = Path(path)
+    if not path.exists():
+        raise AudioLoadError(path, "file not found")
+    if path.is_dir():
+        raise AudioLoadError(path, "is a directory, not an audio file")
+    if os.path.getsize(path) == 0:
+        raise AudioLoadError(path, "empty file (0 bytes)")
+
+    y = native_sr = None
+    sf_error = None
+    if path.suffix.lower() in SOUNDFILE_EXTS:
+        try:
+            y, native_sr = _read_soundfile(path, offset, duration)
+        except AudioLoadError:
+            raise
+        except Exception as exc:  # libsndfile's messages are poor; try FFmpeg before failing
+            sf_error = exc
+    if y is None:
+        y, native_sr = _read_pyav(path, offset, duration, sf_error)
+
+    if y.shape[-1] == 0:
+        raise AudioLoadError(path, "no audio samples (zero-length stream"
+                             + (" or offset past the end)" if offset > 0 else ")"))
+    if not np.all(np.isfinite(y)):
+        raise AudioLoadError(path, "corrupt: decoded samples contain NaN or infinity")
+    if mono and y.shape[0] > 1:
+        y = y.mean(axis=0, keepdims=True)
+    if sr is not None and sr != native_sr:
+        y = resample(y, native_sr, sr)
+    else:
+        sr = native_sr
+    y = np.ascontiguousarray(y[0] if mono else y, dtype=np.float32)
+    return y, int(sr)
+
+
+def resample(y: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
+    """High-quality (soxr 'HQ') resampling along the last axis; float32 in, float32 out."""
+    import soxr
+
+    if orig_sr == target_sr:
+        return y.astype(np.float32, copy=False)
+    if y.ndim == 1:
+        return soxr.resample(y, orig_sr, target_sr, quality="HQ").astype(np.float32)
+    out = soxr.resample(np.ascontiguousarray(y.T), orig_sr, target_sr, quality="HQ")
+    return np.ascontiguousarray(np.atleast_2d(out.T), dtype=np.float32)
+
+
+def audio_duration(path) -> float:
+    """Duration in seconds from the file header (no full decode where the format allows)."""
+    import soundfile as sf
+
+    path = Path(path)
+    if path.suffix.lower() in SOUNDFILE_EXTS:
+        try:
+            return float(sf.info(str(path)).duration)
+        except Exception:
+            pass
+    av = _import_av()
+    try:
+        with av.open(str(path)) as container:
+            if container.duration is not None:
+                return container.duration / 1_000_000
+    except Exception as exc:
+        raise AudioLoadError(path, f"not a readable audio file ({_short(exc)})") from None
+    y, sr = load_audio(path, sr=None)
+    return len(y) / sr
+
+
+def _read_soundfile(path: Path, offset: float, duration: float | None):
+    import soundfile as sf
+
+    with sf.SoundFile(str(path)) as f:
+        native_sr = f.samplerate
+        start = int(round(offset * native_sr))
+        if f.frames and start >= f.frames:
+            return np.zeros((f.channels, 0), np.float32), native_sr
+        if start:
+            f.seek(start)
+        frames = -1 if duration is None else int(round(duration * native_sr))
+        data = f.read(frames, dtype="float32", always_2d=True)
+    return data.T, native_sr
+
+
+def _import_av():
+    import av
+
+    return av
+
+
+def _read_pyav(path: Path, offset: float, duration: float | None, sf_error=None):
+    av = _import_av()
+    try:
+        container = av.open(str(path))
+    except Exception as exc:
+        reason = _short(sf_error or exc)
+        raise AudioLoadError(path, f"not a recognised audio file ({reason})") from None
+    try:
+        streams = container.streams.audio
+        if not streams:
+            raise AudioLoadError(path, "no audio stream in the container")
+        stream = streams[0]
+        native_sr = stream.codec_context.sample_rate or stream.rate
+        if not native_sr:
+            raise AudioLoadError(path, "unsupported codec (no sample rate)")
+        if offset > 0:
+            container.seek(int(offset * 1_000_000), any_frame=False, backward=True)
+        end = None if duration is None else offset + duration
+        chunks, got_time, n_got = [], None, 0
+        try:
+            for frame in container.decode(stream):
+                arr = frame.to_ndarray()
+                arr = _to_float_planar(arr, frame.format.name, len(frame.layout.channels))
+                t0 = float(frame.time) if frame.time is not None else None
+                if got_time is None:
+                    got_time = t0 if t0 is not None else 0.0
+                    if t0 is not None and offset > 0 and t0 < offset:  # trim to the exact start
+                        arr = arr[:, int(round((offset - t0) * native_sr)):]
+                        got_time = offset
+                chunks.append(arr)
+                n_got += arr.shape[1]
+                if end is not None and got_time + n_got / native_sr >= end:
+                    break
+        except AudioLoadError:
+            raise
+        except Exception as exc:
+            if not chunks:
+                reason = f"corrupt or unsupported codec ({_short(exc)})"
+                raise AudioLoadError(path, reason) from None
+        if not chunks:
+            return np.zeros((1, 0), np.float32), native_sr
+        y = np.concatenate(chunks, axis=1)
+        if duration is not None:
+            y = y[:, : int(round(duration * native_sr))]
+        return y, native_sr
+    finally:
+        container.close()
+
+
+def _to_float_planar(arr: np.ndarray, fmt: str, channels: int) -> np.ndarray:
+    """PyAV frame array -> float32 [channels, n] in [-1, 1]."""
+    packed = not fmt.endswith("p")
+    if packed:  # interleaved: shape (1, n*channels)
+        arr = arr.reshape(-1, channels).T
+    base = fmt.rstrip("p")
+    if base in ("flt", "dbl"):
+        return arr.astype(np.float32)
+    scale = {"u8": 128.0, "s16": 32768.0, "s32": 2147483648.0, "s64": 9.223372036854776e18}[base]
+    arr = arr.astype(np.float32)
+    if base == "u8":
+        arr -= 128.0
+    return arr / scale
+
+
+def _short(exc: BaseException | None) -> str:
+    """One line of a decoder's message, without the file name it repeats."""
+    text = str(exc).strip().splitlines()[0] if exc and str(exc).strip() else type(exc).__name__
+    text = re.sub(r"^Error opening '.*?': ", "", text)  # libsndfile
+    text = re.sub(r":\s*'[^']*'$", "", text)  # FFmpeg: "[Errno 1094995529] Invalid data...: 'path'"
+    return re.sub(r"^\[Errno -?\d+\]\s*", "", text)[:160]

@@ -1,0 +1,63 @@
+"""``genrekit`` command line: ``main(argv=None) -> int``, the one place errors become exit codes.
+
+Exit status: 0 success, 1 some inputs failed (the rest were processed), 2 usage or
+configuration error. Heavy libraries are imported by the subcommands, not here, so
+``genrekit --help`` starts fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+COMMANDS = {
+    "features": "compute features of one file; write a labelled PNG and/or the arrays",
+    "preprocess": "compute and cache features for a whole catalog in N processes",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
+    parser = argparse.ArgumentParser(prog="genrekit", description="Music genre classification.")
+    parser.add_argument("--version", action="version", version=f"genrekit {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, help_text in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(_module=name)
+        _module(name).add_arguments(p)
+    return parser
+
+
+def _module(name: str):
+    return importlib.import_module(f"genrekit.commands.{name}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .errors import ConfigError, GenrekitError, ParameterError
+
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits on --help (0) and usage errors (2)
+        return int(exc.code or 0)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(_module(args._module).run(args) or 0)
+    except (ParameterError, ConfigError) as exc:
+        print(f"genrekit {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except GenrekitError as exc:
+        print(f"genrekit {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"genrekit {args.command}: interrupted; finished work is kept, rerun to resume",
+              file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

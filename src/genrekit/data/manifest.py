@@ -1,0 +1,210 @@
+"""Catalogs: a folder per genre, a CSV of file + label, and split lists.
+
+A :class:`Catalog` is a list of :class:`Track` (path, label, group, split) plus the
+entries that could not be used (``missing``), which are reported, never silently dropped.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from ..audio import is_audio_path
+from ..errors import ParameterError
+
+PATH_COLUMNS = ("path", "file", "filename", "file_name", "id", "track", "audio")
+LABEL_COLUMNS = ("genre", "label", "class", "category")
+GROUP_COLUMNS = ("artist", "group", "album")
+
+
+@dataclass(frozen=True)
+class Track:
+    path: Path
+    label: str | None = None
+    group: str | None = None
+    split: str | None = None
+
+    @property
+    def song_id(self) -> str:
+        return str(self.path)
+
+
+@dataclass
+class Catalog:
+    tracks: list[Track]
+    root: Path | None = None
+    missing: list[tuple[str, str]] = field(default_factory=list)  # (entry, reason)
+
+    def __len__(self) -> int:
+        return len(self.tracks)
+
+    def __iter__(self):
+        return iter(self.tracks)
+
+    @property
+    def classes(self) -> list[str]:
+        return sorted({t.label for t in self.tracks if t.label is not None})
+
+    def counts(self) -> Counter:
+        return Counter(t.label for t in self.tracks)
+
+    def subset(self, split: str) -> Catalog:
+        return Catalog([t for t in self.tracks if t.split == split], self.root, self.missing)
+
+    def relpath(self, track: Track) -> str:
+        if self.root is not None:
+            try:
+                return track.path.relative_to(self.root).as_posix()
+            except ValueError:
+                pass
+        return str(track.path)
+
+
+def scan_audio(paths) -> Catalog:
+    """Unlabelled catalog of the audio files in ``paths`` (files or folders, recursive)."""
+    tracks, missing = [], []
+    for p in map(Path, paths):
+        if p.is_dir():
+            tracks += [Track(f) for f in sorted(p.rglob("*")) if f.is_file() and is_audio_path(f)]
+        elif p.exists():
+            tracks.append(Track(p))
+        else:
+            missing.append((str(p), "not found"))
+    return Catalog(tracks, None, missing)
+
+
+def from_folder(root) -> Catalog:
+    """One sub-folder per label (GTZAN layout): ``root/<label>/**/<file>``.
+
+    When ``root/splits/{train,valid,test}.txt`` exist they assign splits automatically.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise ParameterError(f"{root}: not a folder")
+    tracks = []
+    for d in sorted(p for p in root.iterdir() if p.is_dir() and p.name != "splits"):
+        for f in sorted(d.rglob("*")):
+            if f.is_file() and is_audio_path(f):
+                tracks.append(Track(f, d.name))
+    if not tracks:
+        raise ParameterError(f"{root}: no audio files in label sub-folders "
+                             "(expected <root>/<genre>/<file>)")
+    cat = Catalog(tracks, root)
+    split_dir = root / "splits"
+    lists = {s: split_dir / f"{s}.txt" for s in ("train", "valid", "test")}
+    lists = {s: p for s, p in lists.items() if p.exists()}
+    return apply_split_lists(cat, lists) if lists else cat
+
+
+def from_csv(csv_path, *, audio_dir=None, path_col: str | None = None,
+             label_col: str | None = None, group_col: str | None = None,
+             split_col: str | None = None) -> Catalog:
+    """A CSV with a file column and a label column (e.g. Zalo's ``Id,Genre``).
+
+    Columns are found by name (case-insensitive) unless given. Files are resolved against
+    ``audio_dir`` (default: the CSV's folder); entries whose file is missing are reported in
+    ``Catalog.missing``.
+    """
+    csv_path = Path(csv_path)
+    if not csv_path.exists():
+        raise ParameterError(f"{csv_path}: CSV not found")
+    root = Path(audio_dir) if audio_dir else csv_path.parent
+    with open(csv_path, newline="", encoding="utf-8-sig") as f:
+        reader = csv.DictReader(f)
+        cols = reader.fieldnames or []
+        pcol = _pick(cols, path_col, PATH_COLUMNS, "path", csv_path, required=True)
+        lcol = _pick(cols, label_col, LABEL_COLUMNS, "label", csv_path, required=False)
+        gcol = _pick(cols, group_col, GROUP_COLUMNS, "group", csv_path, required=False)
+        scol = _pick(cols, split_col, ("split",), "split", csv_path, required=False)
+        rows = list(reader)
+    tracks, missing = [], []
+    for i, row in enumerate(rows, start=2):
+        entry = (row.get(pcol) or "").strip()
+        if not entry:
+            missing.append((f"{csv_path}:{i}", "empty file name"))
+            continue
+        p = Path(entry)
+        p = p if p.is_absolute() else root / p
+        if not p.exists():
+            found = _find_with_extension(p)
+            if found is None:
+                missing.append((entry, f"file not found under {root}"))
+                continue
+            p = found
+        label = (row.get(lcol) or "").strip() or None if lcol else None
+        group = (row.get(gcol) or "").strip() or None if gcol else None
+        split = (row.get(scol) or "").strip() or None if scol else None
+        tracks.append(Track(p, label, group, split))
+    return Catalog(tracks, root, missing)
+
+
+def load_catalog(data, *, audio_dir=None, **csv_kwargs) -> Catalog:
+    """A folder per genre, a CSV, or a folder holding ``index.csv``/``labels.csv``."""
+    data = Path(data)
+    if data.is_file() and data.suffix.lower() in (".csv", ".tsv"):
+        return from_csv(data, audio_dir=audio_dir, **csv_kwargs)
+    if data.is_dir():
+        return from_folder(data)
+    if not data.exists():
+        raise ParameterError(f"{data}: no such file or folder")
+    raise ParameterError(f"{data}: expected a folder per genre or a CSV of file,label")
+
+
+def read_split_list(path) -> list[str]:
+    """Relative paths, one a line; blank lines and ``#`` comments ignored."""
+    path = Path(path)
+    if not path.exists():
+        raise ParameterError(f"{path}: split list not found")
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [ln.strip() for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
+
+
+def apply_split_lists(cat: Catalog, lists: dict) -> Catalog:
+    """Assign ``split`` from split lists (``{"train": path, ...}``); listed entries absent
+    from the catalog go to ``missing``. Tracks in no list keep ``split=None``."""
+    by_rel = {cat.relpath(t): t for t in cat.tracks}
+    by_name = Counter(t.path.name for t in cat.tracks)
+    names = {t.path.name: t for t in cat.tracks if by_name[t.path.name] == 1}
+    assigned: dict[Path, str] = {}
+    missing = list(cat.missing)
+    for split, lp in lists.items():
+        for entry in read_split_list(lp):
+            t = by_rel.get(entry) or names.get(Path(entry).name)
+            if t is None:
+                missing.append((entry, f"listed in {Path(lp).name} but not in the catalog"))
+            elif t.path in assigned and assigned[t.path] != split:
+                raise ParameterError(f"{entry} is in both {assigned[t.path]} and {split} lists")
+            else:
+                assigned[t.path] = split
+    tracks = [replace(t, split=assigned.get(t.path)) for t in cat.tracks]
+    return Catalog(tracks, cat.root, missing)
+
+
+def _pick(cols, given, candidates, what, csv_path, *, required):
+    lower = {c.lower().strip(): c for c in cols}
+    if given:
+        if given in cols:
+            return given
+        if given.lower() in lower:
+            return lower[given.lower()]
+        raise ParameterError(f"{csv_path}: no {what} column {given!r} (columns: {', '.join(cols)})")
+    for c in candidates:
+        if c in lower:
+            return lower[c]
+    if required:
+        raise ParameterError(f"{csv_path}: no {what} column found (columns: {', '.join(cols)}); "
+                             f"name it with --{what}-col")
+    return None
+
+
+def _find_with_extension(p: Path) -> Path | None:
+    """Zalo-style ids may omit the extension: find ``<id>.*`` that is audio."""
+    if p.suffix and p.suffix.lower() != ".":
+        if is_audio_path(p):
+            return None
+    if not p.parent.is_dir():
+        return None
+    hits = [q for q in p.parent.glob(p.name + ".*") if is_audio_path(q)]
+    return hits[0] if len(hits) == 1 else None

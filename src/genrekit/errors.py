@@ -1,0 +1,61 @@
+"""Typed errors. The library raises these; only ``cli.main`` turns them into exit codes."""
+
+from __future__ import annotations
+
+import difflib
+
+
+class GenrekitError(Exception):
+    """Base class of every error genrekit raises on purpose."""
+
+
+class ParameterError(GenrekitError, ValueError):
+    """A bad argument value; the message names the value and the allowed range."""
+
+
+class ConfigError(GenrekitError, ValueError):
+    """A config file or ``--set`` override that cannot be used."""
+
+
+class AudioLoadError(GenrekitError):
+    """A file that cannot be decoded; the message names the file and the reason."""
+
+    def __init__(self, path, reason: str):
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")
+
+
+class UnknownModelError(GenrekitError, KeyError):
+    """A model name that is not in the registry."""
+
+    def __init__(self, name: str, known: list[str]):
+        self.name = name
+        self.known = list(known)
+        super().__init__(name)
+
+    def __str__(self) -> str:
+        msg = f"unknown model {self.name!r}"
+        close = difflib.get_close_matches(self.name, self.known, n=1)
+        if close:
+            msg += f"; did you mean {close[0]!r}?"
+        return msg + f" (known: {', '.join(self.known)})"
+
+
+class CheckpointError(GenrekitError):
+    """A checkpoint that is missing, corrupt, foreign or of an unknown format version."""
+
+    def __init__(self, path, reason: str):
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")
+
+
+class NotFittedError(GenrekitError):
+    """A model used before it was trained or loaded."""
+
+
+def suggest(name: str, known) -> str:
+    """Return a ``; did you mean 'x'?`` hint for ``name`` among ``known`` (or '')."""
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""

@@ -1,0 +1,156 @@
+"""Feature registry and ``compute_features``: one STFT (and one CQT) shared by every channel."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from ..errors import ParameterError
+from . import spectral as sp
+
+
+class _Context:
+    """Lazily computed intermediates of one clip, shared by all requested channels."""
+
+    def __init__(self, y: np.ndarray, spec):
+        self.y, self.spec = y, spec
+
+    @cached_property
+    def magnitude(self) -> np.ndarray:
+        s = self.spec
+        return sp.stft_magnitude(self.y, n_fft=s.n_fft, hop_length=s.hop_length,
+                                 win_length=s.win_length, window=s.window, center=s.center,
+                                 pad_mode=s.pad_mode)
+
+    @cached_property
+    def power(self) -> np.ndarray:
+        return self.magnitude ** 2
+
+    def mel_db(self, S_power: np.ndarray) -> np.ndarray:
+        s = self.spec
+        M = sp.mel_power(S_power, sr=s.sr, n_fft=s.n_fft, n_mels=s.n_mels, fmin=s.fmin,
+                         fmax=s.fmax)
+        return sp.power_to_db(M, amin=s.amin)
+
+    @cached_property
+    def mel(self) -> np.ndarray:
+        return self.mel_db(self.power)
+
+    @cached_property
+    def cqt(self) -> np.ndarray:
+        s = self.spec
+        return sp.cqt_magnitude(self.y, sr=s.sr, hop_length=s.hop_length, fmin=s.cqt_fmin,
+                                n_bins=s.cqt_bins, bins_per_octave=s.cqt_bins_per_octave)
+
+
+@dataclass(frozen=True)
+class Feature:
+    name: str
+    description: str
+    height: Callable  # spec -> int
+    channel_names: Callable  # spec -> list[str]
+    compute: Callable  # _Context -> [k, F, T]
+
+    def channels(self, spec) -> int:
+        return len(self.channel_names(spec))
+
+
+FEATURES: dict[str, Feature] = {}
+
+
+def register_feature(name, description, height, channel_names):
+    def deco(fn):
+        FEATURES[name] = Feature(name, description, height, channel_names, fn)
+        return fn
+
+    return deco
+
+
+def list_features() -> list[str]:
+    return sorted(FEATURES)
+
+
+@register_feature("stft", "log-power STFT magnitude in dB", lambda s: 1 + s.n_fft // 2,
+                  lambda s: ["stft_db"])
+def _stft(ctx):
+    return sp.power_to_db(ctx.power, amin=ctx.spec.amin)[None]
+
+
+@register_feature("mel", "log-mel power in dB", lambda s: s.n_mels, lambda s: ["mel_db"])
+def _mel(ctx):
+    return ctx.mel[None]
+
+
+@register_feature("hpss", "harmonic and percussive log-mel (dB), 2 channels",
+                  lambda s: s.n_mels, lambda s: ["harmonic_mel_db", "percussive_mel_db"])
+def _hpss(ctx):
+    s = ctx.spec
+    H, P = sp.hpss_magnitudes(ctx.magnitude, kernel_size=s.hpss_kernel, power=s.hpss_power,
+                              margin=s.hpss_margin)
+    return np.stack([ctx.mel_db(H ** 2), ctx.mel_db(P ** 2)])
+
+
+@register_feature("mfcc", "MFCC from the log-mel (DCT-II ortho); with deltas 3 channels",
+                  lambda s: s.n_mfcc,
+                  lambda s: ["mfcc", "mfcc_delta", "mfcc_delta2"] if s.mfcc_deltas else ["mfcc"])
+def _mfcc(ctx):
+    m = sp.mfcc_from_db(ctx.mel, n_mfcc=ctx.spec.n_mfcc)
+    if not ctx.spec.mfcc_deltas:
+        return m[None]
+    return np.stack([m, sp.deltas(m, order=1), sp.deltas(m, order=2)])
+
+
+@register_feature("cqt", "constant-Q magnitude in dB", lambda s: s.cqt_bins, lambda s: ["cqt_db"])
+def _cqt(ctx):
+    return sp.power_to_db(ctx.cqt ** 2, amin=ctx.spec.amin)[None]
+
+
+@register_feature("chroma_stft", "chroma from the STFT power", lambda s: s.n_chroma,
+                  lambda s: ["chroma_stft"])
+def _chroma_stft(ctx):
+    s = ctx.spec
+    return sp.chroma_from_power(ctx.power, sr=s.sr, n_fft=s.n_fft, n_chroma=s.n_chroma)[None]
+
+
+@register_feature("chroma_cqt", "chroma from the CQT magnitude", lambda s: s.n_chroma,
+                  lambda s: ["chroma_cqt"])
+def _chroma_cqt(ctx):
+    s = ctx.spec
+    return sp.chroma_from_cqt(ctx.cqt, sr=s.sr, hop_length=s.hop_length, fmin=s.cqt_fmin,
+                              bins_per_octave=s.cqt_bins_per_octave, n_chroma=s.n_chroma)[None]
+
+
+def compute_features(y: np.ndarray, sr: int, spec=None, *,
+                     backend: str = "reference") -> np.ndarray:
+    """Compute the stacked channels of ``spec`` for mono audio ``y`` at rate ``sr``.
+
+    Audio at another rate is resampled to ``spec.sr`` first (never assumed).
+
+    Returns:
+        float32 ``[C, F, T]`` with ``C = spec.n_channels``, ``F = spec.height`` and
+        ``T = 1 + len(y_resampled) // hop_length``.
+    """
+    from .spec import FeatureSpec
+
+    spec = spec or FeatureSpec()
+    if backend != "reference":
+        raise ParameterError(f"unknown feature backend {backend!r} (known: reference)")
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise ParameterError(f"y must be mono [n], got shape {y.shape}; downmix first")
+    if y.size == 0:
+        raise ParameterError("y is empty: no samples to compute features from")
+    if not np.all(np.isfinite(y)):
+        raise ParameterError("y contains NaN or infinity")
+    y = y.astype(np.float32, copy=False)
+    if sr != spec.sr:
+        from ..audio import resample
+
+        y = resample(y, sr, spec.sr)
+    ctx = _Context(y, spec)
+    blocks = [FEATURES[n].compute(ctx) for n in spec.names]
+    T = min(b.shape[-1] for b in blocks)
+    return np.ascontiguousarray(np.concatenate([b[..., :T] for b in blocks]), dtype=np.float32)

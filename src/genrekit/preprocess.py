@@ -1,0 +1,183 @@
+"""Catalog preprocessing: decode + features for many files in N processes, through the cache.
+
+Each file is hashed in the parent first; only cache misses go to the worker pool, so a rerun
+over a finished catalog only reads and hashes. Workers write each entry atomically, so a
+killed run resumes where it stopped. A file that fails becomes a ``(path, reason)`` row;
+the batch goes on.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import GenrekitError, ParameterError
+from .features.cache import FeatureCache, file_digest
+from .features.spec import FeatureSpec
+
+#: Shorter decoded audio than this is refused (too little music to say a genre).
+DEFAULT_MIN_DURATION = 1.0
+#: Only the first this-many seconds of a longer file are decoded (a 2-hour mix is not loaded).
+DEFAULT_MAX_DURATION = 600.0
+
+
+@dataclass
+class PreprocessResult:
+    total: int = 0
+    computed: int = 0
+    cached: int = 0
+    failures: list[tuple[str, str]] = field(default_factory=list)
+    keys: dict[str, str] = field(default_factory=dict)  # path -> cache key
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+
+def extract(path, spec: FeatureSpec, *, min_duration: float = DEFAULT_MIN_DURATION,
+            max_duration: float | None = DEFAULT_MAX_DURATION):
+    """Decode ``path`` at ``spec.sr`` and compute its features ``[C, F, T]``.
+
+    Raises:
+        AudioLoadError: undecodable, or shorter than ``min_duration`` seconds.
+    """
+    from .audio import load_audio
+    from .errors import AudioLoadError
+    from .features import compute_features
+
+    y, sr = load_audio(path, sr=spec.sr, duration=max_duration)
+    seconds = len(y) / sr
+    if seconds < min_duration:
+        raise AudioLoadError(path, f"too short: {seconds:.2f} s of audio, need at least "
+                                   f"{min_duration:g} s")
+    return compute_features(y, sr, spec)
+
+
+def open_cache(cache_dir, spec: FeatureSpec, *, max_duration=DEFAULT_MAX_DURATION,
+               dtype="float16") -> FeatureCache:
+    cache = FeatureCache(cache_dir, spec, dtype=dtype)
+    if max_duration is not None:  # the decoded window changes the features: part of the key
+        cache.namespace += f"-max{max_duration:g}s"
+    return cache
+
+
+def _init_worker():
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
+    try:  # torch may have been imported through the parent's pickled state
+        import sys
+
+        if "torch" in sys.modules:
+            sys.modules["torch"].set_num_threads(1)
+    except Exception:
+        pass
+
+
+def _work(path: str, key: str, spec_dict: dict, cache_dir: str, namespace: str, dtype: str,
+          min_duration: float, max_duration: float | None):
+    """Worker: compute and store one entry. Returns ``(path, key, error or None)``."""
+    spec = FeatureSpec.from_dict(spec_dict)
+    cache = FeatureCache(cache_dir, spec, dtype=dtype)
+    cache.namespace = namespace
+    try:
+        X = extract(path, spec, min_duration=min_duration, max_duration=max_duration)
+        cache.put(key, X)
+        return path, key, None
+    except GenrekitError as exc:
+        return path, key, getattr(exc, "reason", None) or str(exc)
+    except MemoryError:
+        return path, key, "out of memory while computing features"
+    except Exception as exc:  # a bug or an odd file: keep the batch going, say what happened
+        return path, key, f"unexpected {type(exc).__name__}: {str(exc)[:200]}"
+
+
+def preprocess(paths, spec: FeatureSpec, cache_dir, *, jobs: int = 1,
+               min_duration: float = DEFAULT_MIN_DURATION,
+               max_duration: float | None = DEFAULT_MAX_DURATION, dtype: str = "float16",
+               progress: Callable[[str, str], None] | None = None) -> PreprocessResult:
+    """Compute and cache features for every path.
+
+    Args:
+        paths: audio files.
+        jobs: worker processes (1: in this process, with BLAS threads pinned to 1).
+        progress: called as ``progress(path, status)`` once per file, status in
+            ``{"cached", "computed", "failed"}``.
+
+    Returns:
+        PreprocessResult with counts, failures and each good file's cache key.
+    """
+    if jobs < 1:
+        raise ParameterError(f"jobs must be >= 1, got {jobs}")
+    cache = open_cache(cache_dir, spec, max_duration=max_duration, dtype=dtype)
+    cache.clean_partial()
+    res = PreprocessResult(total=len(paths))
+    todo = []
+
+    def done(path, status, key=None, reason=None):
+        if status == "failed":
+            res.failures.append((path, reason))
+        else:
+            res.keys[path] = key
+            setattr(res, status, getattr(res, status) + 1)
+        if progress:
+            progress(path, status)
+
+    for p in map(str, paths):
+        try:
+            key = file_digest(p)
+        except FileNotFoundError:
+            done(p, "failed", reason="file not found")
+            continue
+        except OSError as exc:
+            done(p, "failed", reason=f"cannot read: {exc.strerror or exc}")
+            continue
+        if cache.contains(key):
+            done(p, "cached", key)
+        else:
+            todo.append((p, key))
+
+    args = (spec.to_dict(), str(cache.root), cache.namespace, dtype, min_duration, max_duration)
+    if jobs == 1 or len(todo) <= 1:
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(1):
+            for p, key in todo:
+                _, _, err = _work(p, key, *args)
+                done(p, "failed" if err else "computed", key, err)
+    elif todo:
+        import multiprocessing as mp
+
+        ctx = mp.get_context("spawn")
+        with ProcessPoolExecutor(min(jobs, len(todo)), mp_context=ctx,
+                                 initializer=_init_worker) as pool:
+            futures = [pool.submit(_work, p, key, *args) for p, key in todo]
+            try:
+                for fut in as_completed(futures):
+                    p, key, err = fut.result()
+                    done(p, "failed" if err else "computed", key, err)
+            except BaseException:
+                for f in futures:
+                    f.cancel()
+                raise
+    order = {str(p): i for i, p in enumerate(paths)}
+    res.failures.sort(key=lambda r: order.get(r[0], 0))
+    return res
+
+
+def write_failures(path, failures) -> None:
+    """``file,reason`` CSV, written atomically."""
+    import csv
+    import tempfile
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".csv")
+    with os.fdopen(fd, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["file", "reason"])
+        w.writerows(failures)
+    os.replace(tmp, path)

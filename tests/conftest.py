@@ -1,0 +1,72 @@
+"""Synthetic audio for tests: tones, chirps, noise bursts and clicks, written in many formats."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+SR = 22050
+
+
+def tone(freq=440.0, seconds=2.0, sr=SR, amp=0.5):
+    t = np.arange(int(seconds * sr)) / sr
+    return (amp * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+
+
+def chirp(f0=100.0, f1=4000.0, seconds=2.0, sr=SR, amp=0.5):
+    t = np.arange(int(seconds * sr)) / sr
+    k = (f1 - f0) / seconds
+    return (amp * np.sin(2 * np.pi * (f0 * t + 0.5 * k * t ** 2))).astype(np.float32)
+
+
+def noise(seconds=2.0, sr=SR, amp=0.3, seed=0):
+    return (amp * np.random.default_rng(seed).standard_normal(int(seconds * sr))).astype(
+        np.float32)
+
+
+def clicks(seconds=2.0, sr=SR, every=0.25, amp=0.9):
+    y = np.zeros(int(seconds * sr), np.float32)
+    y[:: int(every * sr)] = amp
+    return y
+
+
+def write(path, y, sr=SR):
+    """Write ``y`` ([n] or [n, ch]) to ``path``; the format follows the extension."""
+    import soundfile as sf
+
+    path = str(path)
+    if path.endswith((".m4a", ".opus", ".webm")):
+        _write_av(path, y, sr)
+    else:
+        sf.write(path, y, sr)
+    return path
+
+
+def _write_av(path, y, sr):
+    import av
+
+    y = np.atleast_2d(np.asarray(y, np.float32).T if np.ndim(y) == 2 else y[None])
+    codec = {"m4a": "aac", "opus": "libopus", "webm": "libopus"}[path.rsplit(".", 1)[1]]
+    rate = 48000 if codec == "libopus" else sr
+    if rate != sr:
+        import soxr
+
+        y = soxr.resample(y.T, sr, rate).T.astype(np.float32)
+    with av.open(path, "w") as c:
+        s = c.add_stream(codec, rate=rate)
+        s.layout = "mono" if y.shape[0] == 1 else "stereo"
+        frame_len = 1024
+        for i in range(0, y.shape[1], frame_len):
+            chunk = np.ascontiguousarray(y[:, i:i + frame_len])
+            fr = av.AudioFrame.from_ndarray(chunk, format="fltp", layout=s.layout.name)
+            fr.sample_rate = rate
+            fr.pts = i
+            for pkt in s.encode(fr):
+                c.mux(pkt)
+        for pkt in s.encode(None):
+            c.mux(pkt)
+
+
+@pytest.fixture
+def sr():
+    return SR
