@@ -70,3 +70,33 @@ def _write_av(path, y, sr):
 @pytest.fixture
 def sr():
     return SR
+
+
+def toy_genre(label: str, i: int, seconds: float = 4.0) -> np.ndarray:
+    """Three toy "genres": steady tones, noise bursts, rising chirps (varied per song)."""
+    rng = np.random.default_rng(1000 + i)
+    if label == "tones":
+        y = sum(tone(f, seconds, amp=0.2) for f in rng.uniform(200, 900, 2))
+    elif label == "noise":
+        env = np.repeat(rng.uniform(0.05, 0.4, int(seconds * 8)), SR // 8)
+        y = noise(seconds, amp=1.0, seed=i)[: len(env)] * env
+    else:
+        y = chirp(rng.uniform(100, 300), rng.uniform(3000, 6000), seconds, amp=0.4)
+    return (y + noise(seconds, amp=0.01, seed=i)[: len(y)]).astype(np.float32)
+
+
+@pytest.fixture(scope="session")
+def toy_catalog(tmp_path_factory):
+    """Folder per genre with splits/train.txt and valid.txt: 8 train + 4 valid songs each."""
+    root = tmp_path_factory.mktemp("toy")
+    (root / "splits").mkdir()
+    train, valid = [], []
+    for label in ("tones", "noise", "chirps"):
+        (root / label).mkdir()
+        for i in range(12):
+            rel = f"{label}/{label}.{i:03d}.wav"
+            write(root / rel, toy_genre(label, i + 100 * len(label)))
+            (train if i < 8 else valid).append(rel)
+    (root / "splits" / "train.txt").write_text("\n".join(train) + "\n")
+    (root / "splits" / "valid.txt").write_text("\n".join(valid) + "\n")
+    return root

@@ -14,6 +14,8 @@ import sys
 COMMANDS = {
     "features": "compute features of one file; write a labelled PNG and/or the arrays",
     "preprocess": "compute and cache features for a whole catalog in N processes",
+    "train": "train a model on a catalog (folder per genre or CSV)",
+    "evaluate": "per-song accuracy, macro-F1, confusion matrix of a checkpoint",
 }
 
 

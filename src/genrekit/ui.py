@@ -42,3 +42,53 @@ def file_progress(total: int, description: str):
             prog.advance(task)
 
         yield advance
+
+
+class TrainProgress:
+    """Training callbacks rendered with rich: a bar per data stage and per epoch."""
+
+    def __init__(self, con=None):
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self.con = con or console()
+        self.progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(),
+                                 MofNCompleteColumn(), TimeElapsedColumn(),
+                                 TimeRemainingColumn(), console=self.con)
+        self.task = None
+
+    def __enter__(self):
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return self.progress.__exit__(*exc)
+
+    def _new(self, description, total):
+        if self.task is not None:
+            self.progress.remove_task(self.task)
+        self.task = self.progress.add_task(description, total=total)
+
+    def on_data(self, stage, total):
+        self._new(f"features ({stage})", total)
+
+    def on_file(self, path, status):
+        self.progress.advance(self.task)
+
+    def on_epoch_start(self, epoch, epochs, samples):
+        self._new(f"epoch {epoch}/{epochs}", samples)
+
+    def on_step(self, n):
+        self.progress.advance(self.task, n)
+
+    def on_epoch_end(self, row, improved):
+        self.progress.console.print(
+            f"epoch {row['epoch']:3d}  loss {row['train_loss']:.4f}  valid acc "
+            f"{row['valid_accuracy']:.3f}  macro-F1 {row['valid_macro_f1']:.3f}  slice acc "
+            f"{row['valid_slice_accuracy']:.3f}" + ("  [green]best[/]" if improved else ""))

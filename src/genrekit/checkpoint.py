@@ -1,0 +1,77 @@
+"""Checkpoints as plain data, loadable with ``torch.load(path, weights_only=True)``.
+
+Keys: ``format``, ``format_version``, ``genrekit_version``, ``model`` ({name, kwargs}),
+``classes``, ``features`` (FeatureSpec dict), ``slices``, ``normalization`` ({mean, std}
+per channel), ``state_dict``, ``metrics``, ``config``; training checkpoints add ``train_state``.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from .errors import CheckpointError
+
+FORMAT = "genrekit-checkpoint"
+FORMAT_VERSION = 1
+REQUIRED = ("format", "format_version", "model", "classes", "features", "slices",
+            "normalization", "state_dict")
+
+
+def save_checkpoint(path, ckpt: dict) -> Path:
+    """Write atomically (temp file + fsync + ``os.replace``)."""
+    import torch
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ckpt = {"format": FORMAT, "format_version": FORMAT_VERSION, **ckpt}
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".pt")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(ckpt, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_checkpoint(path, *, map_location="cpu") -> dict:
+    """Load and validate; any problem is a ``CheckpointError`` naming the path."""
+    import torch
+
+    path = Path(path)
+    if not path.exists():
+        raise CheckpointError(path, "checkpoint not found")
+    try:
+        ckpt = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as exc:
+        msg = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
+        raise CheckpointError(path, f"not a readable genrekit checkpoint ({msg})") from None
+    if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
+        raise CheckpointError(path, "not a genrekit checkpoint (no genrekit format marker)")
+    if ckpt.get("format_version", 0) > FORMAT_VERSION:
+        raise CheckpointError(path, f"format version {ckpt.get('format_version')} is newer "
+                                    f"than this genrekit reads ({FORMAT_VERSION}); upgrade")
+    missing = [k for k in REQUIRED if k not in ckpt]
+    if missing:
+        raise CheckpointError(path, f"incomplete checkpoint, missing {', '.join(missing)}")
+    return ckpt
+
+
+def build_model(ckpt: dict, path="<checkpoint>"):
+    """The model of a loaded checkpoint, weights in, in eval mode."""
+    from .features.spec import FeatureSpec
+    from .models import create_model
+
+    spec = FeatureSpec.from_dict(ckpt["features"])
+    model = create_model(ckpt["model"]["name"], num_classes=len(ckpt["classes"]),
+                         in_channels=spec.n_channels, **ckpt["model"].get("kwargs", {}))
+    try:
+        model.load_state_dict(ckpt["state_dict"])
+    except RuntimeError as exc:
+        raise CheckpointError(path, f"weights do not fit the model ({str(exc)[:160]})") from None
+    return model.eval()

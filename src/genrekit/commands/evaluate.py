@@ -1,0 +1,60 @@
+"""``genrekit evaluate CHECKPOINT DATA [--split FILE]``."""
+
+from __future__ import annotations
+
+
+def add_arguments(p) -> None:
+    p.add_argument("checkpoint", help="a .pt checkpoint (e.g. runs/NAME/best.pt)")
+    p.add_argument("data", help="a folder per genre or a CSV catalog")
+    p.add_argument("--split", help="evaluate only the files in this list (one a line)")
+    p.add_argument("--subset", choices=["train", "valid", "test"],
+                   help="evaluate only this split of the catalog")
+    p.add_argument("--audio-dir", help="audio folder for a CSV catalog")
+    p.add_argument("--out", help="folder for report.json and confusion.png "
+                                 "(default: next to the checkpoint)")
+    p.add_argument("--aggregate", choices=["confidence", "mean", "vote"],
+                   help="slice -> song rule (default: the checkpoint's)")
+    p.add_argument("--cache-dir", default="cache")
+    p.add_argument("--jobs", "-j", type=int, default=1)
+
+
+def run(args) -> int:
+    from pathlib import Path
+
+    from ..data.manifest import apply_split_lists, load_catalog
+    from ..errors import ParameterError
+    from ..training.evaluate import evaluate_checkpoint
+
+    cat = load_catalog(args.data, audio_dir=args.audio_dir)
+    if args.split:
+        cat = apply_split_lists(cat, {"eval": args.split}).subset("eval")
+    elif args.subset:
+        cat = cat.subset(args.subset)
+    tracks = [t for t in cat if t.label is not None]
+    if not tracks:
+        raise ParameterError("no labelled songs selected for evaluation")
+    out = Path(args.out) if args.out else Path(args.checkpoint).parent / (
+        f"eval-{Path(args.checkpoint).stem}")
+    rep = evaluate_checkpoint(args.checkpoint, tracks, cache_dir=args.cache_dir, jobs=args.jobs,
+                              rule=args.aggregate, out_dir=out)
+    print_report(rep)
+    print(f"wrote {out / 'report.json'} and {out / 'confusion.png'}")
+    for path, reason in rep["skipped"]:
+        print(f"skipped: {path}: {reason}")
+    return 0
+
+
+def print_report(rep: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title=f"{rep['n']} songs, aggregate={rep['aggregate']}")
+    for col in ("class", "precision", "recall", "F1", "songs"):
+        t.add_column(col, justify="left" if col == "class" else "right")
+    for c, m in rep["per_class"].items():
+        t.add_row(c, f"{m['precision']:.3f}", f"{m['recall']:.3f}", f"{m['f1']:.3f}",
+                  str(int(m["support"])))
+    con = Console()
+    con.print(t)
+    con.print(f"per-song accuracy [bold]{rep['accuracy']:.3f}[/], macro-F1 "
+              f"[bold]{rep['macro_f1']:.3f}[/]; per-slice accuracy {rep['slice_accuracy']:.3f}")

@@ -1,0 +1,71 @@
+"""``genrekit train DATA --features mel,hpss --model cnn --out runs/NAME``."""
+
+from __future__ import annotations
+
+
+def add_arguments(p) -> None:
+    p.add_argument("data", help="a folder per genre or a CSV catalog (file,label[,artist])")
+    p.add_argument("--out", required=True, help="run folder (checkpoints, metrics, curves)")
+    p.add_argument("--config", help="YAML config (sections: features, slices, model, train)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config value, e.g. --set train.lr=3e-4 (repeatable)")
+    p.add_argument("--features", help="feature channels, e.g. mel,hpss (features.names)")
+    p.add_argument("--model", help="model name (model.name): cnn, crnn, resnet18, ...")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--device", help="auto, cpu, cuda (train.device)")
+    p.add_argument("--cache-dir", help="feature cache folder (train.cache_dir)")
+    p.add_argument("--jobs", "-j", type=int, help="feature worker processes (train.jobs)")
+    p.add_argument("--audio-dir", help="audio folder for a CSV catalog")
+    p.add_argument("--train-split", help="list of training files (one relative path a line)")
+    p.add_argument("--valid-split", help="list of validation files")
+    p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+
+
+def build_config(args):
+    from ..config import load_config
+
+    sets = list(args.set)
+    for opt, key in (("features", "features.names"), ("model", "model.name"),
+                     ("epochs", "train.epochs"), ("device", "train.device"),
+                     ("cache_dir", "train.cache_dir"), ("jobs", "train.jobs")):
+        v = getattr(args, opt)
+        if v is not None:
+            sets.insert(0, f"{key}={'[' + v + ']' if opt == 'features' else v}")
+    return load_config(args.config, sets)
+
+
+def load_labelled_catalog(data, audio_dir=None, train_split=None, valid_split=None):
+    from ..data.manifest import apply_split_lists, load_catalog
+
+    cat = load_catalog(data, audio_dir=audio_dir)
+    lists = {k: v for k, v in (("train", train_split), ("valid", valid_split)) if v}
+    return apply_split_lists(cat, lists) if lists else cat
+
+
+def run(args) -> int:
+    import sys
+    from pathlib import Path
+
+    from ..training.trainer import train
+    from ..ui import TrainProgress, console
+
+    cfg = build_config(args)
+    out = Path(args.out)
+    if (out / "last.pt").exists() and not args.resume:
+        print(f"genrekit train: {out} already holds a run; pass --resume to continue it or "
+              "choose another --out", file=sys.stderr)
+        return 2
+    cat = load_labelled_catalog(args.data, args.audio_dir, args.train_split, args.valid_split)
+    con = console()
+    for entry, reason in cat.missing:
+        con.print(f"[yellow]skipped[/] {entry}: {reason}")
+    with TrainProgress(con) as ui:
+        res = train(cfg, cat, out, resume=args.resume, callbacks=ui)
+    for path, reason in res.failures:
+        print(f"failed: {path}: {reason}", file=sys.stderr)
+    b = res.best
+    if b:
+        print(f"best epoch {b['epoch']}: valid per-song accuracy {b['valid_accuracy']:.3f}, "
+              f"macro-F1 {b['valid_macro_f1']:.3f} (per-slice accuracy "
+              f"{b['valid_slice_accuracy']:.3f}) -> {res.best_path}")
+    return 1 if res.failures else 0

@@ -1,0 +1,56 @@
+"""Fixed-width slices of a song's features ``[C, F, T]``.
+
+Padding rule for songs shorter than one slice: the frames are repeated (wrap-around) until
+the slice is full, so a short clip looks like a loop of itself rather than like silence
+(a silent pad would sit at the -100 dB floor, far from anything seen in training).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import ParameterError
+
+
+def seconds_to_frames(seconds: float, sr: int, hop_length: int) -> int:
+    frames = int(round(seconds * sr / hop_length))
+    if frames < 1:
+        raise ParameterError(f"{seconds} s is less than one frame at sr={sr}, hop={hop_length}")
+    return frames
+
+
+def pad_to(X: np.ndarray, width: int) -> np.ndarray:
+    """Wrap-pad the time axis of ``X [C, F, T]`` to at least ``width`` frames."""
+    T = X.shape[-1]
+    if T >= width:
+        return X
+    if T == 0:
+        raise ParameterError("cannot slice a song with 0 frames")
+    return np.pad(X, [(0, 0), (0, 0), (0, width - T)], mode="wrap")
+
+
+def grid_starts(T: int, width: int, hop: int) -> list[int]:
+    """Start frames of the evaluation grid: every ``hop`` frames, plus a last slice flush
+    with the end so the grid covers the whole song."""
+    if hop < 1:
+        raise ParameterError(f"slice hop must be >= 1 frame, got {hop}")
+    if T <= width:
+        return [0]
+    starts = list(range(0, T - width + 1, hop))
+    if starts[-1] + width < T:
+        starts.append(T - width)
+    return starts
+
+
+def grid_slices(X: np.ndarray, width: int, hop: int) -> tuple[np.ndarray, list[int]]:
+    """All grid slices ``[N, C, F, width]`` and their start frames."""
+    Xp = pad_to(X, width)
+    starts = grid_starts(X.shape[-1], width, hop)
+    return np.stack([Xp[..., s:s + width] for s in starts]), starts
+
+
+def random_crop(X: np.ndarray, width: int, rng: np.random.Generator) -> np.ndarray:
+    """One slice at a random start (seeded through ``rng``)."""
+    Xp = pad_to(X, width)
+    start = int(rng.integers(0, Xp.shape[-1] - width + 1))
+    return Xp[..., start:start + width]

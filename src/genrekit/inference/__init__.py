@@ -1,0 +1,1 @@
+"""Inference: slice aggregation and the ``GenreClassifier``."""

@@ -1,0 +1,38 @@
+"""Classification metrics in numpy: accuracy, macro-F1, per-class report, confusion matrix."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def confusion_matrix(y_true, y_pred, num_classes: int) -> np.ndarray:
+    """Counts ``[K, K]``: rows are true classes, columns predicted."""
+    cm = np.zeros((num_classes, num_classes), dtype=np.int64)
+    np.add.at(cm, (np.asarray(y_true, int), np.asarray(y_pred, int)), 1)
+    return cm
+
+
+def per_class(cm: np.ndarray) -> dict[str, np.ndarray]:
+    tp = np.diag(cm).astype(np.float64)
+    pred, true = cm.sum(0), cm.sum(1)
+    precision = np.divide(tp, pred, out=np.zeros_like(tp), where=pred > 0)
+    recall = np.divide(tp, true, out=np.zeros_like(tp), where=true > 0)
+    denom = precision + recall
+    f1 = np.divide(2 * precision * recall, denom, out=np.zeros_like(tp), where=denom > 0)
+    return {"precision": precision, "recall": recall, "f1": f1, "support": true}
+
+
+def summary(y_true, y_pred, classes: list[str]) -> dict:
+    """accuracy, macro_f1 (over classes present in ``y_true``), per-class report, matrix."""
+    K = len(classes)
+    y_true, y_pred = np.asarray(y_true, int), np.asarray(y_pred, int)
+    cm = confusion_matrix(y_true, y_pred, K)
+    pc = per_class(cm)
+    present = pc["support"] > 0
+    return {
+        "n": int(len(y_true)),
+        "accuracy": float((y_true == y_pred).mean()) if len(y_true) else 0.0,
+        "macro_f1": float(pc["f1"][present].mean()) if present.any() else 0.0,
+        "per_class": {c: {k: float(pc[k][i]) for k in pc} for i, c in enumerate(classes)},
+        "confusion_matrix": cm.tolist(),
+    }

@@ -1,0 +1,219 @@
+"""``train(cfg, catalog, out_dir) -> TrainResult``: the whole training run.
+
+A run folder holds ``config.yaml``, ``metrics.csv``, ``curves.png``, ``best.pt`` (best
+validation macro-F1), ``last.pt`` (full training state, written atomically every epoch, so
+``resume=True`` after a kill loses at most the epoch in progress).
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .. import __version__
+from ..errors import ParameterError
+
+
+@dataclass
+class TrainResult:
+    out_dir: Path
+    best_path: Path
+    history: list[dict] = field(default_factory=list)
+    best: dict = field(default_factory=dict)
+    failures: list = field(default_factory=list)
+
+
+class Callbacks:
+    """Hooks for a UI; the library itself prints nothing."""
+
+    def on_data(self, stage: str, total: int): ...
+    def on_file(self, path: str, status: str): ...
+    def on_epoch_start(self, epoch: int, epochs: int, samples: int): ...
+    def on_step(self, n: int): ...
+    def on_epoch_end(self, row: dict, improved: bool): ...
+
+
+def resolve_device(name: str):
+    import torch
+
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        return torch.device("cpu")
+    try:
+        return torch.device(name)
+    except RuntimeError as exc:
+        raise ParameterError(f"bad device {name!r}: {exc}") from None
+
+
+def prepare_splits(catalog, cfg):
+    """train/valid tracks: the catalog's own splits if any, else a seeded per-group split."""
+    from ..data.splits import split_catalog
+
+    labelled = [t for t in catalog if t.label is not None]
+    if not labelled:
+        raise ParameterError("the catalog has no labelled songs")
+    if not any(t.split in ("train", "valid") for t in labelled):
+        from ..data.manifest import Catalog
+
+        catalog = split_catalog(Catalog(labelled, catalog.root), valid_fraction=
+                                cfg.train.valid_fraction, seed=cfg.train.seed)
+        labelled = list(catalog)
+    train = [t for t in labelled if t.split == "train"]
+    valid = [t for t in labelled if t.split == "valid"]
+    if not train or not valid:
+        raise ParameterError(f"need songs in both train and valid splits, got {len(train)} "
+                             f"train and {len(valid)} valid")
+    classes = sorted({t.label for t in train})
+    unseen = sorted({t.label for t in valid} - set(classes))
+    if unseen:
+        raise ParameterError(f"valid has labels with no training song: {', '.join(unseen)}")
+    if len(classes) < 2:
+        raise ParameterError(f"need at least 2 labels to train, got {classes}")
+    return train, valid, classes
+
+
+def make_checkpoint(model, cfg, classes, mean, std, metrics, **extra) -> dict:
+    import torch
+
+    return {
+        "genrekit_version": __version__,
+        "model": {"name": cfg.model.name, "kwargs": dict(cfg.model.kwargs)},
+        "classes": list(classes),
+        "features": cfg.features.to_dict(),
+        "slices": {"slice_seconds": cfg.slices.slice_seconds,
+                   "slice_hop_seconds": cfg.slices.slice_hop_seconds,
+                   "aggregate": cfg.train.aggregate},
+        "normalization": {"mean": torch.as_tensor(mean), "std": torch.as_tensor(std)},
+        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "metrics": metrics,
+        "config": cfg.to_dict(),
+        **extra,
+    }
+
+
+def train(cfg, catalog, out_dir, *, resume: bool = False, callbacks: Callbacks | None = None,
+          ) -> TrainResult:
+    import torch
+
+    from ..checkpoint import load_checkpoint, save_checkpoint
+    from ..data.sampling import class_weights
+    from ..data.slices import seconds_to_frames
+    from ..models import create_model
+    from .loop import predict_songs, song_and_slice_metrics, train_epoch
+    from .plots import plot_curves
+    from .songs import channel_stats, load_songs
+
+    cb = callbacks or Callbacks()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    tc, spec = cfg.train, cfg.features
+    train_t, valid_t, classes = prepare_splits(catalog, cfg)
+    failures = []
+    sets = {}
+    for name, tracks in (("train", train_t), ("valid", valid_t)):
+        cb.on_data(name, len(tracks))
+        sets[name], bad = load_songs(tracks, classes, spec, tc.cache_dir, jobs=tc.jobs,
+                                     progress=cb.on_file)
+        failures += bad
+    tr, va = sets["train"], sets["valid"]
+    if len(set(tr.labels.tolist())) < 2 or not len(va):
+        raise ParameterError("too few readable songs left to train after decoding failures")
+    _write_yaml(out / "config.yaml", cfg.to_dict())
+
+    device = resolve_device(tc.device)
+    torch.manual_seed(tc.seed)
+    width = seconds_to_frames(cfg.slices.slice_seconds, spec.sr, spec.hop_length)
+    hop = seconds_to_frames(cfg.slices.slice_hop_seconds, spec.sr, spec.hop_length)
+    mean_np, std_np = channel_stats(tr)
+    mean, std = torch.from_numpy(mean_np).to(device), torch.from_numpy(std_np).to(device)
+    model = create_model(cfg.model.name, len(classes), spec.n_channels,
+                         **cfg.model.kwargs).to(device)
+    w = class_weights(tr.labels, len(classes), power=tc.class_weight_power)
+    loss_weight = torch.from_numpy(w).to(device) if tc.class_weights else None
+    opt = torch.optim.AdamW(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
+    n = len(tr) * tc.crops_per_song
+    steps = sum(1 for b in range(0, n, tc.batch_size) if min(tc.batch_size, n - b) >= 2)
+    sched = _scheduler(opt, tc, steps)
+    scaler = torch.amp.GradScaler() if (tc.amp and device.type == "cuda") else None
+
+    history, best, start, stale = [], {}, 1, 0
+    last_path, best_path = out / "last.pt", out / "best.pt"
+    if resume and last_path.exists():
+        st = load_checkpoint(last_path)["train_state"]
+        model.load_state_dict(load_checkpoint(last_path)["state_dict"])
+        opt.load_state_dict(st["optimizer"])
+        if sched is not None:
+            sched.load_state_dict(st["scheduler"])
+        torch.set_rng_state(st["torch_rng"])
+        history, best, stale = st["history"], st["best"], st["stale"]
+        start = st["epoch"] + 1
+
+    for epoch in range(start, tc.epochs + 1):
+        if tc.patience and stale >= tc.patience:
+            break
+        cb.on_epoch_start(epoch, tc.epochs, n)
+        loss = train_epoch(model, opt, sched, tr, width=width, mean=mean, std=std, cfg=tc,
+                           epoch=epoch, device=device, loss_weight=loss_weight, scaler=scaler,
+                           progress=cb.on_step)
+        scores, sl = predict_songs(model, va, width=width, hop=hop, mean=mean, std=std,
+                                   device=device, rule=tc.aggregate)
+        rep = song_and_slice_metrics(scores, sl, va.labels, classes)
+        row = {"epoch": epoch, "train_loss": loss, "valid_accuracy": rep["accuracy"],
+               "valid_macro_f1": rep["macro_f1"], "valid_slice_accuracy": rep["slice_accuracy"],
+               "valid_slice_loss": rep["slice_loss"], "lr": opt.param_groups[0]["lr"]}
+        history.append(row)
+        improved = not best or (rep["macro_f1"], -rep["slice_loss"]) > (
+            best["valid_macro_f1"], -best["valid_slice_loss"])
+        if improved:
+            best, stale = dict(row), 0
+            metrics = {"valid": {k: rep[k] for k in ("n", "accuracy", "macro_f1",
+                                                     "slice_accuracy")}, "epoch": epoch}
+            save_checkpoint(best_path, make_checkpoint(model, cfg, classes, mean_np, std_np,
+                                                       metrics))
+        else:
+            stale += 1
+        state = {"optimizer": opt.state_dict(), "epoch": epoch, "history": history,
+                 "best": best, "stale": stale, "torch_rng": torch.get_rng_state(),
+                 "scheduler": sched.state_dict() if sched is not None else None}
+        save_checkpoint(last_path, make_checkpoint(model, cfg, classes, mean_np, std_np,
+                                                   {"epoch": epoch}, train_state=state))
+        _write_metrics(out / "metrics.csv", history)
+        plot_curves(history, out / "curves.png")
+        cb.on_epoch_end(row, improved)
+    return TrainResult(out, best_path, history, best, failures)
+
+
+def _scheduler(opt, tc, steps_per_epoch: int):
+    import torch
+
+    total = max(1, steps_per_epoch * tc.epochs)
+    if tc.schedule == "cosine":
+        warm = min(total // 10, 3 * steps_per_epoch)
+        return torch.optim.lr_scheduler.LambdaLR(
+            opt, lambda s: min(1.0, (s + 1) / max(warm, 1)) * 0.5 *
+            (1 + math.cos(math.pi * min(s, total) / total)))
+    if tc.schedule == "onecycle":
+        return torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=tc.lr, total_steps=total)
+    return None
+
+
+def _write_metrics(path: Path, history: list[dict]):
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(history[0]))
+        w.writeheader()
+        w.writerows(history)
+    os.replace(tmp, path)
+
+
+def _write_yaml(path: Path, data: dict):
+    import yaml
+
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(yaml.safe_dump(data, sort_keys=False))
+    os.replace(tmp, path)
+
