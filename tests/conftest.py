@@ -100,3 +100,25 @@ def toy_catalog(tmp_path_factory):
     (root / "splits" / "train.txt").write_text("\n".join(train) + "\n")
     (root / "splits" / "valid.txt").write_text("\n".join(valid) + "\n")
     return root
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory):
+    """An untrained but complete `tiny` checkpoint over the toy classes (fast, deterministic)."""
+    import torch
+
+    from genrekit.checkpoint import save_checkpoint
+    from genrekit.config import load_config
+    from genrekit.models import create_model
+    from genrekit.training.trainer import make_checkpoint
+
+    cfg = load_config(None, ["features.names=[mel]", "features.n_mels=32", "model.name=tiny",
+                             "slices.slice_seconds=1.0", "slices.slice_hop_seconds=0.5"])
+    torch.manual_seed(0)
+    classes = ["chirps", "noise", "tones"]
+    model = create_model("tiny", len(classes), 1).eval()
+    ck = make_checkpoint(model, cfg, classes, np.array([-40.0], np.float32),
+                         np.array([20.0], np.float32), {"valid": {}})
+    path = tmp_path_factory.mktemp("ckpt") / "tiny.pt"
+    save_checkpoint(path, ck)
+    return path

@@ -16,6 +16,8 @@ COMMANDS = {
     "preprocess": "compute and cache features for a whole catalog in N processes",
     "train": "train a model on a catalog (folder per genre or CSV)",
     "evaluate": "per-song accuracy, macro-F1, confusion matrix of a checkpoint",
+    "predict": "predict the genre of audio files (bundled model by default)",
+    "demo": "predict the bundled demo excerpts with the bundled model",
 }
 
 

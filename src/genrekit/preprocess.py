@@ -45,15 +45,33 @@ def extract(path, spec: FeatureSpec, *, min_duration: float = DEFAULT_MIN_DURATI
         AudioLoadError: undecodable, or shorter than ``min_duration`` seconds.
     """
     from .audio import load_audio
-    from .errors import AudioLoadError
     from .features import compute_features
 
     y, sr = load_audio(path, sr=spec.sr, duration=max_duration)
+    check_signal(y, sr, path, min_duration=min_duration)
+    return compute_features(y, sr, spec)
+
+
+#: Audio whose peak stays below this (-80 dBFS) is treated as silence.
+SILENCE_PEAK = 1e-4
+
+
+def check_signal(y, sr: int, path, *, min_duration: float = DEFAULT_MIN_DURATION) -> None:
+    """Refuse audio that cannot carry a genre: too short, or silent.
+
+    Raises:
+        AudioLoadError: naming ``path`` (or ``<array>``) and the reason.
+    """
+    import numpy as np
+
+    from .errors import AudioLoadError
+
     seconds = len(y) / sr
     if seconds < min_duration:
         raise AudioLoadError(path, f"too short: {seconds:.2f} s of audio, need at least "
                                    f"{min_duration:g} s")
-    return compute_features(y, sr, spec)
+    if len(y) and float(np.max(np.abs(y))) < SILENCE_PEAK:
+        raise AudioLoadError(path, "silent: the peak level is below -80 dBFS")
 
 
 def open_cache(cache_dir, spec: FeatureSpec, *, max_duration=DEFAULT_MAX_DURATION,

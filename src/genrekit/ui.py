@@ -30,8 +30,10 @@ def file_progress(total: int, description: str):
         def render(self, task):
             from rich.text import Text
 
-            speed = task.finished_speed or task.speed
-            return Text(f"{speed:.2f} files/s" if speed else "-- files/s")
+            elapsed = task.finished_time if task.finished else task.elapsed
+            if not elapsed or not task.completed:
+                return Text("-- files/s")
+            return Text(f"{task.completed / elapsed:.2f} files/s")
 
     columns = [TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                Rate(), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn()]

@@ -1,0 +1,84 @@
+"""``genrekit predict FILES|DIRS... [--model PATH] [--top-k 3] [--timeline]
+[--format table|json|csv|zalo] [--out FILE]``."""
+
+from __future__ import annotations
+
+import sys
+
+
+def add_arguments(p) -> None:
+    p.add_argument("inputs", nargs="+", metavar="FILE|DIR", help="audio files or folders")
+    add_model_args(p)
+    p.add_argument("--timeline", action="store_true",
+                   help="show per-slice labels over time (table) / include them (json)")
+    p.add_argument("--timeline-png", help="also draw the per-slice probabilities to this PNG")
+    p.add_argument("--format", choices=["table", "json", "csv", "zalo"], default="table")
+    p.add_argument("--out", help="write the result here instead of standard output")
+
+
+def add_model_args(p) -> None:
+    p.add_argument("--model", help="checkpoint (.pt); default: the bundled model")
+    p.add_argument("--top-k", type=int, default=3, help="how many genres to list (default 3)")
+    p.add_argument("--aggregate", choices=["confidence", "mean", "vote"],
+                   help="slice -> song rule (default: the model's, normally confidence: a mean "
+                        "of slice probabilities weighted by each slice's confidence)")
+    p.add_argument("--jobs", "-j", type=int, default=1, help="decoding/feature processes")
+    p.add_argument("--device", default="cpu", help="cpu or cuda")
+
+
+def load_classifier(args):
+    from ..inference.classifier import GenreClassifier
+
+    kw = {"aggregate": args.aggregate, "device": args.device}
+    if args.model:
+        return GenreClassifier.load(args.model, **kw)
+    return GenreClassifier.from_pretrained(**kw)
+
+
+def predict_paths(clf, paths, args):
+    """Run the classifier over ``paths`` with a progress bar; returns (results, errors)."""
+    from ..ui import file_progress
+
+    results, errors = [], []
+    with file_progress(len(paths), "predicting") as advance:
+        for path, pred, err in clf.predict_many(paths, top_k=args.top_k, jobs=args.jobs,
+                                                progress=advance):
+            if err:
+                errors.append((path, err))
+            else:
+                results.append(pred)
+    return results, errors
+
+
+def run(args) -> int:
+    from pathlib import Path
+
+    from ..data.manifest import scan_audio
+    from ..errors import ParameterError
+    from . import predict_formats as fmt
+
+    if args.top_k < 1:
+        raise ParameterError(f"--top-k must be >= 1, got {args.top_k}")
+    cat = scan_audio(args.inputs)
+    paths = [t.path for t in cat]
+    if not paths and not cat.missing:
+        raise ParameterError(f"no audio files found in {', '.join(args.inputs)}")
+    clf = load_classifier(args)
+    results, errors = predict_paths(clf, paths, args) if paths else ([], [])
+    errors = [(str(p), r) for p, r in cat.missing] + errors
+    text = {"table": fmt.table, "json": fmt.to_json, "csv": fmt.to_csv,
+            "zalo": fmt.to_zalo}[args.format](results, errors, clf, args)
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(f"wrote {len(results)} predictions to {args.out}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    if args.timeline_png and results:
+        from ..inference.plots import plot_timelines
+
+        plot_timelines(results, args.timeline_png, classes=clf.classes_)
+        print(f"wrote {args.timeline_png}", file=sys.stderr)
+    for path, reason in errors:
+        print(f"error: {path}: {reason}", file=sys.stderr)
+    return 1 if errors else 0

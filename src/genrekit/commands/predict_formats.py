@@ -1,0 +1,66 @@
+"""Output formats of ``genrekit predict``: table, json, csv, zalo (``Id,Genre``)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+
+def table(results, errors, clf, args) -> str:
+    from rich.console import Console
+    from rich.table import Table
+
+    buf = io.StringIO()
+    con = Console(file=buf, width=120, force_terminal=False)
+    t = Table(title=f"genrekit: {Path(clf.source).name} ({clf.model_name}, "
+                    f"aggregate={clf.rule})")
+    t.add_column("file", overflow="fold")
+    t.add_column("genre", style="bold")
+    t.add_column("score", justify="right")
+    t.add_column(f"top {args.top_k}")
+    for p in results:
+        t.add_row(Path(p.path).name, p.label, f"{p.score:.2f}",
+                  ", ".join(f"{lbl} {s:.2f}" for lbl, s in p.top_k))
+    for path, reason in errors:
+        t.add_row(Path(path).name, "[red]error[/]", "", reason)
+    con.print(t)
+    if args.timeline:
+        for p in results:
+            con.print(f"\n[bold]{Path(p.path).name}[/] timeline:")
+            for s in p.timeline:
+                con.print(f"  {s.start:7.1f}-{s.end:7.1f} s  {s.label:12s} "
+                          f"{s.scores[s.label]:.2f}")
+    return buf.getvalue()
+
+
+def to_json(results, errors, clf, args) -> str:
+    out = {"model": {"source": str(clf.source), "name": clf.model_name,
+                     "classes": clf.classes_, "aggregate": clf.rule},
+           "predictions": [p.to_dict(timeline=args.timeline) for p in results],
+           "errors": [{"file": f, "error": r} for f, r in errors]}
+    return json.dumps(out, indent=2) + "\n"
+
+
+def to_csv(results, errors, clf, args) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["file", "label", "score", "top_k", *clf.classes_, "error"])
+    for p in results:
+        w.writerow([p.path, p.label, f"{p.score:.6f}",
+                    ";".join(f"{lbl}:{s:.4f}" for lbl, s in p.top_k),
+                    *[f"{p.scores[c]:.6f}" for c in clf.classes_], ""])
+    for f, r in errors:
+        w.writerow([f, "", "", "", *[""] * len(clf.classes_), r])
+    return buf.getvalue()
+
+
+def to_zalo(results, errors, clf, args) -> str:
+    """The Zalo AI challenge's submission layout: ``Id,Genre`` (file name, label)."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["Id", "Genre"])
+    for p in results:
+        w.writerow([Path(p.path).name, p.label])
+    return buf.getvalue()

@@ -1,0 +1,241 @@
+"""``GenreClassifier``: a trained checkpoint as ``predict`` / ``predict_proba`` on audio.
+
+preprocess (decode at the model's rate -> features) -> forward (standardise, slices on a
+fixed grid, batched across songs) -> postprocess (softmax, aggregate to one song label,
+per-slice timeline).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import GenrekitError, NotFittedError, ParameterError
+from .aggregate import RULES, aggregate
+
+DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "pretrained" / "default.pt"
+
+
+@dataclass
+class Segment:
+    start: float  # seconds
+    end: float
+    label: str
+    scores: dict[str, float]
+
+
+@dataclass
+class Prediction:
+    """One song's result: ``label``, ``scores`` (class -> probability, sum 1), ``top_k``
+    [(label, score)], ``timeline`` (one Segment per slice) and how it was aggregated."""
+
+    label: str
+    scores: dict[str, float]
+    top_k: list[tuple[str, float]]
+    timeline: list[Segment] = field(default_factory=list)
+    duration: float = 0.0
+    aggregate: str = "confidence"
+    path: str | None = None
+
+    @property
+    def score(self) -> float:
+        return self.scores[self.label]
+
+    def to_dict(self, timeline: bool = True) -> dict:
+        d = {"file": self.path, "label": self.label, "score": round(self.score, 6),
+             "top_k": [{"label": lbl, "score": round(s, 6)} for lbl, s in self.top_k],
+             "scores": {k: round(v, 6) for k, v in self.scores.items()},
+             "duration": round(self.duration, 3), "aggregate": self.aggregate}
+        if timeline:
+            d["timeline"] = [{**asdict(s), "scores": {k: round(v, 6) for k, v in
+                                                       s.scores.items()}}
+                             for s in self.timeline]
+        return d
+
+
+class GenreClassifier:
+    """A loaded model with its label list, feature spec, slicing and normalisation.
+
+    Use :meth:`load` (a checkpoint) or :meth:`from_pretrained` (the bundled model).
+    """
+
+    def __init__(self, ckpt: dict, *, source: str = "<checkpoint>", device: str = "cpu",
+                 aggregate: str | None = None, max_duration: float | None = 600.0):
+        import torch
+
+        from ..checkpoint import build_model
+        from ..data.slices import seconds_to_frames
+        from ..features.spec import FeatureSpec
+
+        self.source = source
+        self.classes_ = list(ckpt["classes"])
+        self.spec = FeatureSpec.from_dict(ckpt["features"])
+        sl = ckpt["slices"]
+        self.width = seconds_to_frames(sl["slice_seconds"], self.spec.sr, self.spec.hop_length)
+        self.hop = seconds_to_frames(sl["slice_hop_seconds"], self.spec.sr,
+                                     self.spec.hop_length)
+        self.rule = aggregate or sl.get("aggregate", "confidence")
+        if self.rule not in RULES:
+            raise ParameterError(f"unknown aggregation rule {self.rule!r} "
+                                 f"(known: {', '.join(RULES)})")
+        self.device = torch.device(device)
+        self.model = build_model(ckpt, source).float().to(self.device)
+        norm = ckpt["normalization"]
+        self.mean = torch.as_tensor(norm["mean"]).float().to(self.device)
+        self.std = torch.as_tensor(norm["std"]).float().to(self.device)
+        self.metrics = ckpt.get("metrics", {})
+        self.model_name = ckpt["model"]["name"]
+        self.max_duration = max_duration
+
+    # --- construction -----------------------------------------------------------------
+    @classmethod
+    def load(cls, path, **kwargs) -> GenreClassifier:
+        from ..checkpoint import load_checkpoint
+
+        return cls(load_checkpoint(path), source=str(path), **kwargs)
+
+    @classmethod
+    def from_pretrained(cls, name: str = "default", **kwargs) -> GenreClassifier:
+        if name != "default":
+            raise ParameterError(f"unknown pretrained model {name!r} (bundled: default)")
+        if not DEFAULT_MODEL.exists():
+            raise NotFittedError(f"the bundled model is missing at {DEFAULT_MODEL}; "
+                                 "reinstall genrekit or pass --model PATH")
+        return cls.load(DEFAULT_MODEL, **kwargs)
+
+    # --- preprocess -------------------------------------------------------------------
+    def features(self, path_or_array, sr: int | None = None) -> np.ndarray:
+        """Features ``[C, F, T]`` of a file, or of an array at rate ``sr`` (required)."""
+        from ..features import compute_features
+        from ..preprocess import check_signal, extract
+
+        if isinstance(path_or_array, (str, Path)):
+            return extract(path_or_array, self.spec, max_duration=self.max_duration)
+        else:
+            if sr is None:
+                raise ParameterError("sr is required with an array: pass the rate the "
+                                     "samples were recorded at (never assumed)")
+            y = np.asarray(path_or_array, dtype=np.float32)
+            if y.ndim == 2:  # [channels, n] -> mono
+                y = y.mean(axis=0)
+            if self.max_duration:
+                y = y[: int(self.max_duration * sr)]
+            check_signal(y, sr, "<array>")
+        return compute_features(y, sr, self.spec)
+
+    # --- forward + postprocess ------------------------------------------------------------
+    def _slice_probs(self, feats: list[np.ndarray], batch_size: int = 64):
+        """Slice probabilities of several songs, batched across songs."""
+        import torch
+
+        from ..data.slices import grid_slices
+        from ..training.loop import standardize
+
+        slices, starts, owner = [], [], []
+        for i, X in enumerate(feats):
+            S, st = grid_slices(X, self.width, self.hop)
+            slices.append(S)
+            starts.append(st)
+            owner += [i] * len(st)
+        allS = np.concatenate(slices)
+        probs = []
+        with torch.inference_mode():
+            for b in range(0, len(allS), batch_size):
+                x = torch.from_numpy(allS[b:b + batch_size].astype(np.float32)).to(self.device)
+                logits = self.model(standardize(x, self.mean, self.std))
+                probs.append(torch.softmax(logits.float(), dim=1).cpu().numpy())
+        P = np.concatenate(probs)
+        owner = np.asarray(owner)
+        return [P[owner == i] for i in range(len(feats))], starts
+
+    def _postprocess(self, P, starts, n_frames, top_k, path=None) -> Prediction:
+        song = aggregate(P, self.rule)
+        fps = self.spec.sr / self.spec.hop_length
+        duration = n_frames / fps
+        order = np.argsort(-song)[: max(1, top_k)]
+        timeline = [Segment(round(s / fps, 3), round(min((s + self.width) / fps, duration), 3),
+                            self.classes_[int(p.argmax())],
+                            {c: float(v) for c, v in zip(self.classes_, p, strict=True)})
+                    for s, p in zip(starts, P, strict=True)]
+        return Prediction(label=self.classes_[int(song.argmax())],
+                          scores={c: float(v) for c, v in zip(self.classes_, song, strict=True)},
+                          top_k=[(self.classes_[i], float(song[i])) for i in order],
+                          timeline=timeline, duration=duration, aggregate=self.rule,
+                          path=None if path is None else str(path))
+
+    def predict(self, path_or_array, sr: int | None = None, *, top_k: int = 3) -> Prediction:
+        """The genre of one file (or array at rate ``sr``)."""
+        X = self.features(path_or_array, sr)
+        (P,), (st,) = self._slice_probs([X])
+        path = path_or_array if isinstance(path_or_array, (str, Path)) else None
+        return self._postprocess(P, st, X.shape[-1], top_k, path)
+
+    def predict_proba(self, path_or_array, sr: int | None = None) -> np.ndarray:
+        """Song probabilities ``[K]`` in the order of ``classes_``."""
+        p = self.predict(path_or_array, sr)
+        return np.array([p.scores[c] for c in self.classes_], dtype=np.float32)
+
+    def predict_many(self, paths: Iterable, *, top_k: int = 3, jobs: int = 1,
+                     songs_per_batch: int = 8, batch_size: int = 64,
+                     progress: Callable[[str, str], None] | None = None,
+                     ) -> Iterator[tuple[str, Prediction | None, str | None]]:
+        """Yield ``(path, Prediction or None, error or None)`` in input order.
+
+        Decoding and features run in ``jobs`` worker processes; the model sees batches of
+        slices drawn from ``songs_per_batch`` songs at a time. A bad file yields its error
+        and the rest go on.
+        """
+        paths = [str(p) for p in paths]
+        for group in _feature_stream(paths, self.spec, jobs, songs_per_batch,
+                                     self.max_duration):
+            good = [(p, X) for p, X, err in group if err is None]
+            results = {}
+            if good:
+                Ps, sts = self._slice_probs([X for _, X in good], batch_size)
+                for (p, X), P, st in zip(good, Ps, sts, strict=True):
+                    results[p] = self._postprocess(P, st, X.shape[-1], top_k, p)
+            for p, _, err in group:
+                if progress:
+                    progress(p, "failed" if err else "done")
+                yield p, results.get(p), err
+
+
+def _features_job(path: str, spec_dict: dict, max_duration):
+    from ..features.spec import FeatureSpec
+    from ..preprocess import extract
+
+    try:
+        X = extract(path, FeatureSpec.from_dict(spec_dict), max_duration=max_duration)
+        return path, X, None
+    except GenrekitError as exc:
+        return path, None, getattr(exc, "reason", None) or str(exc)
+    except Exception as exc:
+        return path, None, f"unexpected {type(exc).__name__}: {str(exc)[:200]}"
+
+
+def _feature_stream(paths, spec, jobs, group_size, max_duration):
+    """Groups of ``(path, features or None, error or None)``, in input order."""
+    args = (spec.to_dict(), max_duration)
+    if jobs <= 1 or len(paths) <= 1:
+        for i in range(0, len(paths), group_size):
+            yield [_features_job(p, *args) for p in paths[i:i + group_size]]
+        return
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    from ..preprocess import _init_worker
+
+    with ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn"),
+                             initializer=_init_worker) as pool:
+        it = pool.map(_features_job, paths, *[[a] * len(paths) for a in args], chunksize=1)
+        group = []
+        for r in it:
+            group.append(r)
+            if len(group) == group_size:
+                yield group
+                group = []
+        if group:
+            yield group
