@@ -28,6 +28,8 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/preprocess_jobs.py
 	$(BIN)/python benchmarks/features_parity.py
+	$(BIN)/python benchmarks/predict.py
+	$(BIN)/python benchmarks/train_gtzan.py
 
 clean:
 	rm -rf $(VENV) demo-out .pytest_cache .ruff_cache

@@ -88,3 +88,31 @@ def test_train_cli_errors(toy_catalog, tmp_path, capsys):
                  "--set", "train.lrr=1"]) == 2
     assert main(["evaluate", str(tmp_path / "none.pt"), str(toy_catalog)]) == 1
     assert "checkpoint not found" in capsys.readouterr().err
+
+
+def test_sigkill_during_training_then_resume(toy_catalog, tmp_path, trained):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    _, cache = trained
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "genrekit.cli", "train", str(toy_catalog), "--out", str(out),
+           "--epochs", "6", "--cache-dir", str(cache), *sum([["--set", s] for s in TOY], [])]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    metrics = out / "metrics.csv"
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        if metrics.exists() and len(metrics.read_text().splitlines()) >= 3:  # 2 epochs done
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done = load_checkpoint(out / "last.pt")["train_state"]["epoch"]  # loads: never half-written
+    assert 2 <= done < 6
+    assert main(["train", str(toy_catalog), "--out", str(out), "--resume", "--epochs", "6",
+                 "--cache-dir", str(cache), *sum([["--set", s] for s in TOY], [])]) == 0
+    epochs = [int(r.split(",")[0]) for r in metrics.read_text().splitlines()[1:]]
+    assert epochs == [1, 2, 3, 4, 5, 6]
+    assert not list(out.glob(".tmp-*"))

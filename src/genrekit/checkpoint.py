@@ -75,3 +75,15 @@ def build_model(ckpt: dict, path="<checkpoint>"):
     except RuntimeError as exc:
         raise CheckpointError(path, f"weights do not fit the model ({str(exc)[:160]})") from None
     return model.eval()
+
+
+def slim_checkpoint(ckpt: dict, *, half: bool = True) -> dict:
+    """An inference-only copy: no training state; floating weights in float16 if ``half``
+    (they are cast back to float32 when a model is built)."""
+    import torch
+
+    out = {k: v for k, v in ckpt.items() if k != "train_state"}
+    if half:
+        out["state_dict"] = {k: v.half() if torch.is_floating_point(v) else v
+                             for k, v in ckpt["state_dict"].items()}
+    return out

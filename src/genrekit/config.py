@@ -1,6 +1,6 @@
 """One config of frozen dataclasses: load from YAML, override with ``--set a.b=value``.
 
-Sections: ``features`` (FeatureSpec), ``slices``, ``model``, ``train``. The whole config is
+Sections: ``features`` (FeatureSpec), ``slices``, ``model``, ``train``, ``augment``. The whole config is
 written into every run folder and checkpoint.
 """
 
@@ -12,6 +12,7 @@ from pathlib import Path
 
 from .errors import ConfigError, ParameterError, suggest
 from .features.spec import FeatureSpec
+from .training.augment import AugmentConfig
 
 
 @dataclass(frozen=True)
@@ -69,20 +70,23 @@ class Config:
     slices: SliceConfig = field(default_factory=SliceConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
 
     def to_dict(self) -> dict:
         return {"features": self.features.to_dict(),
                 "slices": dataclasses.asdict(self.slices),
                 "model": {"name": self.model.name, "kwargs": dict(self.model.kwargs)},
-                "train": dataclasses.asdict(self.train)}
+                "train": dataclasses.asdict(self.train),
+                "augment": dataclasses.asdict(self.augment)}
 
     @classmethod
     def from_dict(cls, d: dict) -> Config:
         d = d or {}
-        _check_keys(d, {"features", "slices", "model", "train"}, "")
+        _check_keys(d, {"features", "slices", "model", "train", "augment"}, "")
         sections = {}
         for name, klass in (("features", FeatureSpec), ("slices", SliceConfig),
-                            ("model", ModelConfig), ("train", TrainConfig)):
+                            ("model", ModelConfig), ("train", TrainConfig),
+                            ("augment", AugmentConfig)):
             sub = d.get(name) or {}
             if not isinstance(sub, dict):
                 raise ConfigError(f"config section {name!r} must be a mapping, got {sub!r}")

@@ -16,8 +16,11 @@ def standardize(x: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> torch
 
 
 def train_epoch(model, opt, sched, songs, *, width, mean, std, cfg, epoch, device, loss_weight,
-                scaler=None, progress=None) -> float:
-    """One epoch of seeded random crops; returns the mean training loss."""
+                scaler=None, progress=None, augment=None, db_channels=None) -> float:
+    """One epoch of seeded random crops (augmented when ``augment`` is active); returns the
+    mean training loss."""
+    from .augment import mixup, random_gain, spec_mask
+
     rng = np.random.default_rng([cfg.seed, epoch])
     n = len(songs) * cfg.crops_per_song
     if cfg.balanced_sampler:
@@ -32,12 +35,22 @@ def train_epoch(model, opt, sched, songs, *, width, mean, std, cfg, epoch, devic
         if len(idx) < 2:  # BatchNorm needs 2 samples
             continue
         xb = np.stack([random_crop(songs.features[i], width, rng) for i in idx])
-        x = standardize(torch.from_numpy(xb.astype(np.float32)).to(device), mean, std)
+        xb = xb.astype(np.float32)
         y = torch.from_numpy(songs.labels[idx]).to(device)
+        ya, lam = y, 1.0
+        if augment is not None and augment.active:
+            xb = random_gain(xb, augment.gain_db, db_channels, rng)
+        x = standardize(torch.from_numpy(xb).to(device), mean, std)
+        if augment is not None and augment.active:
+            x = spec_mask(x, augment, rng)
+            x, y, ya, lam = mixup(x, y, augment.mixup_alpha, rng)
         with torch.autocast(device.type, enabled=amp):
-            logits = model(x)
-            loss = F.cross_entropy(logits.float(), y, weight=loss_weight,
-                                   label_smoothing=cfg.label_smoothing)
+            logits = model(x).float()
+            loss = lam * F.cross_entropy(logits, y, weight=loss_weight,
+                                         label_smoothing=cfg.label_smoothing)
+            if lam < 1.0:
+                loss = loss + (1 - lam) * F.cross_entropy(
+                    logits, ya, weight=loss_weight, label_smoothing=cfg.label_smoothing)
         opt.zero_grad(set_to_none=True)
         if amp:
             scaler.scale(loss).backward()

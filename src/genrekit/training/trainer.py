@@ -13,6 +13,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from .. import __version__
 from ..errors import ParameterError
 
@@ -129,6 +131,7 @@ def train(cfg, catalog, out_dir, *, resume: bool = False, callbacks: Callbacks |
     width = seconds_to_frames(cfg.slices.slice_seconds, spec.sr, spec.hop_length)
     hop = seconds_to_frames(cfg.slices.slice_hop_seconds, spec.sr, spec.hop_length)
     mean_np, std_np = channel_stats(tr)
+    db_channels = np.array([c.endswith("_db") for c in spec.channel_names])
     mean, std = torch.from_numpy(mean_np).to(device), torch.from_numpy(std_np).to(device)
     model = create_model(cfg.model.name, len(classes), spec.n_channels,
                          **cfg.model.kwargs).to(device)
@@ -158,7 +161,7 @@ def train(cfg, catalog, out_dir, *, resume: bool = False, callbacks: Callbacks |
         cb.on_epoch_start(epoch, tc.epochs, n)
         loss = train_epoch(model, opt, sched, tr, width=width, mean=mean, std=std, cfg=tc,
                            epoch=epoch, device=device, loss_weight=loss_weight, scaler=scaler,
-                           progress=cb.on_step)
+                           progress=cb.on_step, augment=cfg.augment, db_channels=db_channels)
         scores, sl = predict_songs(model, va, width=width, hop=hop, mean=mean, std=std,
                                    device=device, rule=tc.aggregate)
         rep = song_and_slice_metrics(scores, sl, va.labels, classes)
