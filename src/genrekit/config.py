@@ -1,7 +1,7 @@
 """One config of frozen dataclasses: load from YAML, override with ``--set a.b=value``.
 
-Sections: ``features`` (FeatureSpec), ``slices``, ``model``, ``train``, ``augment``. The whole config is
-written into every run folder and checkpoint.
+Sections: ``features`` (FeatureSpec), ``slices``, ``model``, ``train``, ``augment``. The
+whole config is written into every run folder and checkpoint.
 """
 
 from __future__ import annotations
