@@ -76,7 +76,12 @@ def check_signal(y, sr: int, path, *, min_duration: float = DEFAULT_MIN_DURATION
 
 def open_cache(cache_dir, spec: FeatureSpec, *, max_duration=DEFAULT_MAX_DURATION,
                dtype="float16") -> FeatureCache:
+    """The cache for ``spec``, namespaced by the default feature backend's version and the
+    decoded window (entries of other backends or windows never mix in)."""
+    from .features.registry import DEFAULT_BACKEND, backend_version
+
     cache = FeatureCache(cache_dir, spec, dtype=dtype)
+    cache.namespace += f"-{backend_version(DEFAULT_BACKEND)}"
     if max_duration is not None:  # the decoded window changes the features: part of the key
         cache.namespace += f"-max{max_duration:g}s"
     return cache

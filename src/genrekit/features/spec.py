@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from ..errors import ParameterError
 
 #: Bump when any feature function changes its output: old cache entries then miss.
-FEATURE_VERSION = 1
+FEATURE_VERSION = 2
 
 
 @dataclass(frozen=True)

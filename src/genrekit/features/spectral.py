@@ -92,11 +92,15 @@ def cqt_magnitude(y: np.ndarray, *, sr: int, hop_length: int = 512, fmin: float 
 
 def chroma_from_power(S_power: np.ndarray, *, sr: int, n_fft: int,
                       n_chroma: int = 12) -> np.ndarray:
-    """STFT chroma (librosa.feature.chroma_stft from a power spectrogram), ``[n_chroma, T]``."""
+    """STFT chroma (librosa.feature.chroma_stft from a power spectrogram), ``[n_chroma, T]``.
+
+    Tuning is fixed at 0 (A440): librosa would estimate it from the whole clip, which
+    would make a slice's chroma depend on the rest of the song.
+    """
     import librosa
 
-    return librosa.feature.chroma_stft(S=S_power, sr=sr, n_fft=n_fft,
-                                       n_chroma=n_chroma).astype(np.float32)
+    return librosa.feature.chroma_stft(S=S_power, sr=sr, n_fft=n_fft, n_chroma=n_chroma,
+                                       tuning=0.0).astype(np.float32)
 
 
 def chroma_from_cqt(C: np.ndarray, *, sr: int, hop_length: int, fmin: float,
