@@ -43,5 +43,5 @@ def test_corrupt_entry_is_a_miss_and_removed(tmp_path):
 def test_clean_partial(tmp_path):
     c = FeatureCache(tmp_path, FeatureSpec())
     p = c.put("0123", np.ones((1, 2, 2)))
-    (p.parent / ".tmp-x.npy").write_bytes(b"half")
+    (p.parent / ".tmp-x.part").write_bytes(b"half")
     assert c.clean_partial() == 1 and c.entries() == [p]

@@ -65,7 +65,7 @@ class FeatureCache:
     def put(self, key: str, X: np.ndarray) -> Path:
         p = self.entry_path(key)
         p.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=".tmp-", suffix=".npy")
+        fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=".tmp-", suffix=".part")
         try:
             with os.fdopen(fd, "wb") as f:
                 np.save(f, np.ascontiguousarray(X, dtype=self.dtype), allow_pickle=False)
@@ -79,7 +79,9 @@ class FeatureCache:
 
     def entries(self) -> list[Path]:
         base = self.root / self.namespace
-        return sorted(base.glob("*/*.npy")) if base.exists() else []
+        if not base.exists():
+            return []
+        return sorted(p for p in base.glob("*/*.npy") if not p.name.startswith("."))
 
     def clean_partial(self) -> int:
         """Remove temporary files left by killed writers; returns how many."""
