@@ -53,27 +53,62 @@ def main():
     cores = os.cpu_count() or 1
     print(f"{len(clips)} GTZAN clips of 30 s at 22.05 kHz; {cores} cores; "
           f"decode (soundfile + soxr) {decode_ms:.0f} ms/clip\n")
+    import torch
+
     print(f"{'pipeline':32s} {'threads':>7s} {'librosa ms':>10s} {'fast ms':>8s} "
-          f"{'speed-up':>8s} {'max |dB diff|':>13s}")
+          f"{'speed-up':>8s} {'torch-cpu ms':>12s} {'speed-up':>8s} {'max |dB diff|':>13s}")
     for label, names in PIPELINES.items():
         spec = FeatureSpec(names=names)
         worst = 0.0
         for y in audio:
             R = compute_features(y, 22050, spec, backend="reference")
-            X = compute_features(y, 22050, spec, backend="fast")
-            m = R > -80
-            worst = max(worst, float(np.max(np.abs(X[m] - R[m]), initial=0.0)))
+            for backend in ("fast", "torch"):
+                X = compute_features(y, 22050, spec, backend=backend)
+                m = R > -80
+                worst = max(worst, float(np.max(np.abs(X[m] - R[m]), initial=0.0)))
         for threads in (1, cores):
             numba.set_num_threads(threads)
+            torch.set_num_threads(threads)
+            times = {}
             with threadpool_limits(threads):
-                ref = best_time(lambda y, s=spec: compute_features(y, 22050, s,
-                                                                   backend="reference"),
-                                audio, a.repeat)
-                fast = best_time(lambda y, s=spec: compute_features(y, 22050, s,
-                                                                    backend="fast"),
-                                 audio, a.repeat)
-            print(f"{label:32s} {threads:7d} {ref:10.0f} {fast:8.0f} {ref / fast:7.1f}x "
-                  f"{worst:13.1e}")
+                for backend in ("reference", "fast", "torch"):
+                    times[backend] = best_time(
+                        lambda y, s=spec, b=backend: compute_features(y, 22050, s, backend=b),
+                        audio, a.repeat)
+            ref = times["reference"]
+            print(f"{label:32s} {threads:7d} {ref:10.0f} {times['fast']:8.0f} "
+                  f"{ref / times['fast']:7.1f}x {times['torch']:12.0f} "
+                  f"{ref / times['torch']:7.1f}x {worst:13.1e}")
+    if torch.cuda.is_available():
+        gpu_batch(audio, a.repeat)
+
+
+def gpu_batch(audio, repeat, batch=64):
+    """HPSS-mel of a batch of 64 clips on the GPU vs the one-core librosa rate."""
+    import torch
+
+    from genrekit import FeatureSpec, compute_features
+    from genrekit.features.torch_backend import TorchFeatures
+
+    spec = FeatureSpec(names=("hpss",))
+    n = min(len(a) for a in audio)
+    ys = torch.from_numpy(np.stack([audio[i % len(audio)][:n] for i in range(batch)]))
+    mod = TorchFeatures(spec).cuda()
+    with torch.inference_mode():
+        mod(ys[:2].cuda())
+        torch.cuda.synchronize()
+        best = float("inf")
+        for _ in range(repeat):
+            t = time.perf_counter()
+            mod(ys.cuda())
+            torch.cuda.synchronize()
+            best = min(best, time.perf_counter() - t)
+    t = time.perf_counter()
+    compute_features(audio[0], 22050, spec, backend="reference")
+    lib = time.perf_counter() - t
+    print(f"\nGPU {torch.cuda.get_device_name()}: {batch} clips HPSS-mel in {best * 1000:.0f} ms "
+          f"= {batch / best:.0f} clips/s; librosa one core {1 / lib:.2f} clips/s; "
+          f"ratio {batch / best * lib:.0f}x")
 
 
 if __name__ == "__main__":

@@ -150,7 +150,7 @@ class _FastContext(_Context):
         return fast.hpss_magnitudes(S, **kw)
 
 
-BACKENDS = {"fast": _FastContext, "reference": _Context}
+BACKENDS = {"fast": _FastContext, "reference": _Context, "torch": None}
 DEFAULT_BACKEND = "fast"
 
 
@@ -160,6 +160,10 @@ def backend_version(backend: str) -> str:
         from .fast import FAST_VERSION
 
         return f"fast{FAST_VERSION}"
+    if backend == "torch":
+        from .torch_backend import TORCH_VERSION
+
+        return f"torch{TORCH_VERSION}"
     return backend
 
 
@@ -169,7 +173,8 @@ def compute_features(y: np.ndarray, sr: int, spec=None, *,
 
     Audio at another rate is resampled to ``spec.sr`` first (never assumed).
     ``backend``: ``"fast"`` (default: float32 STFT, numba sliding-median HPSS; within 1e-3
-    dB of the reference) or ``"reference"`` (librosa's own functions).
+    dB of the reference), ``"reference"`` (librosa's own functions) or ``"torch"`` (stft, mel,
+    hpss, mfcc on the CPU here; ``features.torch_backend.TorchFeatures`` for GPU batches).
 
     Returns:
         float32 ``[C, F, T]`` with ``C = spec.n_channels``, ``F = spec.height`` and
@@ -193,6 +198,10 @@ def compute_features(y: np.ndarray, sr: int, spec=None, *,
         from ..audio import resample
 
         y = resample(y, sr, spec.sr)
+    if backend == "torch":
+        from .torch_backend import compute_torch
+
+        return compute_torch(y, spec)
     ctx = BACKENDS[backend](y, spec)
     blocks = [FEATURES[n].compute(ctx) for n in spec.names]
     T = min(b.shape[-1] for b in blocks)
