@@ -103,3 +103,14 @@ def test_cli_bad_files_and_errors(tiny_checkpoint, songs, tmp_path, capsys):
     assert main(["predict", str(songs), "--top-k", "0", "--model", str(tiny_checkpoint)]) == 2
     with pytest.raises(CheckpointError):
         GenreClassifier.load(tmp_path / "broken.mp3")
+
+
+def test_torch_feature_path_matches_cpu_path(tiny_checkpoint, songs):
+    """The path a GPU takes (audio decoded, features by TorchFeatures) gives the CPU's answer."""
+    clf = GenreClassifier.load(tiny_checkpoint)
+    ref = {p: pr for p, pr, _ in clf.predict_many(sorted(songs.iterdir()))}
+    clf.feature_backend = "torch"  # as chosen automatically on a CUDA device
+    for p, pred, err in clf.predict_many(sorted(songs.iterdir()), jobs=2):
+        assert err is None and pred.label == ref[p].label
+        np.testing.assert_allclose(list(pred.scores.values()), list(ref[p].scores.values()),
+                                   atol=1e-4)

@@ -37,19 +37,28 @@ class PreprocessResult:
         return not self.failures
 
 
+def decode_checked(path, spec: FeatureSpec, *, min_duration: float = DEFAULT_MIN_DURATION,
+                   max_duration: float | None = DEFAULT_MAX_DURATION):
+    """Decode ``path`` at ``spec.sr`` (at most ``max_duration`` s) and refuse audio that
+    cannot carry a genre (see :func:`check_signal`). Returns mono float32 ``y``."""
+    from .audio import load_audio
+
+    y, sr = load_audio(path, sr=spec.sr, duration=max_duration)
+    check_signal(y, sr, path, min_duration=min_duration)
+    return y
+
+
 def extract(path, spec: FeatureSpec, *, min_duration: float = DEFAULT_MIN_DURATION,
             max_duration: float | None = DEFAULT_MAX_DURATION):
     """Decode ``path`` at ``spec.sr`` and compute its features ``[C, F, T]``.
 
     Raises:
-        AudioLoadError: undecodable, or shorter than ``min_duration`` seconds.
+        AudioLoadError: undecodable, too short (``min_duration`` s) or silent.
     """
-    from .audio import load_audio
     from .features import compute_features
 
-    y, sr = load_audio(path, sr=spec.sr, duration=max_duration)
-    check_signal(y, sr, path, min_duration=min_duration)
-    return compute_features(y, sr, spec)
+    y = decode_checked(path, spec, min_duration=min_duration, max_duration=max_duration)
+    return compute_features(y, spec.sr, spec)
 
 
 #: Audio whose peak stays below this (-80 dBFS) is treated as silence.

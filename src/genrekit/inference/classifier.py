@@ -89,6 +89,12 @@ class GenreClassifier:
         self.metrics = ckpt.get("metrics", {})
         self.model_name = ckpt["model"]["name"]
         self.max_duration = max_duration
+        from ..features.torch_backend import SUPPORTED
+
+        # on a GPU the features are computed there too (stft/mel/hpss/mfcc); else numba
+        gpu_ok = all(n in SUPPORTED for n in self.spec.names) and not self.spec.mfcc_deltas
+        self.feature_backend = "torch" if (self.device.type == "cuda" and gpu_ok) else "fast"
+        self._torch_features = None
 
     # --- construction -----------------------------------------------------------------
     @classmethod
@@ -109,11 +115,11 @@ class GenreClassifier:
     # --- preprocess -------------------------------------------------------------------
     def features(self, path_or_array, sr: int | None = None) -> np.ndarray:
         """Features ``[C, F, T]`` of a file, or of an array at rate ``sr`` (required)."""
-        from ..features import compute_features
-        from ..preprocess import check_signal, extract
+        from ..preprocess import check_signal, decode_checked
 
         if isinstance(path_or_array, (str, Path)):
-            return extract(path_or_array, self.spec, max_duration=self.max_duration)
+            y = decode_checked(path_or_array, self.spec, max_duration=self.max_duration)
+            return self.features_from_audio(y)
         else:
             if sr is None:
                 raise ParameterError("sr is required with an array: pass the rate the "
@@ -124,7 +130,27 @@ class GenreClassifier:
             if self.max_duration:
                 y = y[: int(self.max_duration * sr)]
             check_signal(y, sr, "<array>")
-        return compute_features(y, sr, self.spec)
+            if sr != self.spec.sr:
+                from ..audio import resample
+
+                y = resample(y, sr, self.spec.sr)
+        return self.features_from_audio(y)
+
+    def features_from_audio(self, y: np.ndarray) -> np.ndarray:
+        """Features of mono audio already at ``spec.sr``, on this classifier's backend."""
+        if self.feature_backend != "torch":
+            from ..features import compute_features
+
+            return compute_features(y, self.spec.sr, self.spec, backend=self.feature_backend)
+        import torch
+
+        from ..features.torch_backend import TorchFeatures
+
+        if self._torch_features is None:
+            self._torch_features = TorchFeatures(self.spec).to(self.device)
+        with torch.inference_mode():
+            x = torch.from_numpy(np.ascontiguousarray(y, dtype=np.float32))[None]
+            return self._torch_features(x.to(self.device))[0].cpu().numpy()
 
     # --- forward + postprocess ------------------------------------------------------------
     def _slice_probs(self, feats: list[np.ndarray], batch_size: int = 64):
@@ -189,9 +215,11 @@ class GenreClassifier:
         and the rest go on.
         """
         paths = [str(p) for p in paths]
-        for group in _feature_stream(paths, self.spec, jobs, songs_per_batch,
-                                     self.max_duration):
-            good = [(p, X) for p, X, err in group if err is None]
+        on_gpu = self.feature_backend == "torch"  # else workers compute features on CPU
+        for group in _decode_stream(paths, self.spec, jobs, songs_per_batch,
+                                    self.max_duration, features=not on_gpu):
+            good = [(p, self.features_from_audio(a) if on_gpu else a)
+                    for p, a, err in group if err is None]
             results = {}
             if good:
                 Ps, sts = self._slice_probs([X for _, X in good], batch_size)
@@ -203,25 +231,33 @@ class GenreClassifier:
                 yield p, results.get(p), err
 
 
-def _features_job(path: str, spec_dict: dict, max_duration):
+def _decode_job(path: str, spec_dict: dict, max_duration, features: bool):
+    """Worker: the checked audio at the model's rate, or its features (fast CPU backend)
+    when ``features``; or the error's one line."""
     from ..features.spec import FeatureSpec
-    from ..preprocess import extract
+    from ..preprocess import decode_checked
 
     try:
-        X = extract(path, FeatureSpec.from_dict(spec_dict), max_duration=max_duration)
-        return path, X, None
+        spec = FeatureSpec.from_dict(spec_dict)
+        y = decode_checked(path, spec, max_duration=max_duration)
+        if features:
+            from ..features import compute_features
+
+            return path, compute_features(y, spec.sr, spec), None
+        return path, y, None
     except GenrekitError as exc:
         return path, None, getattr(exc, "reason", None) or str(exc)
     except Exception as exc:
         return path, None, f"unexpected {type(exc).__name__}: {str(exc)[:200]}"
 
 
-def _feature_stream(paths, spec, jobs, group_size, max_duration):
-    """Groups of ``(path, features or None, error or None)``, in input order."""
-    args = (spec.to_dict(), max_duration)
+def _decode_stream(paths, spec, jobs, group_size, max_duration, features=True):
+    """Groups of ``(path, features or audio or None, error or None)``, in input order,
+    decoded (and with ``features`` computed) in ``jobs`` worker processes."""
+    args = (spec.to_dict(), max_duration, features)
     if jobs <= 1 or len(paths) <= 1:
         for i in range(0, len(paths), group_size):
-            yield [_features_job(p, *args) for p in paths[i:i + group_size]]
+            yield [_decode_job(p, *args) for p in paths[i:i + group_size]]
         return
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
@@ -230,7 +266,7 @@ def _feature_stream(paths, spec, jobs, group_size, max_duration):
 
     with ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn"),
                              initializer=_init_worker) as pool:
-        it = pool.map(_features_job, paths, *[[a] * len(paths) for a in args], chunksize=1)
+        it = pool.map(_decode_job, paths, *[[a] * len(paths) for a in args], chunksize=1)
         group = []
         for r in it:
             group.append(r)
