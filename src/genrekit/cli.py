@@ -18,6 +18,8 @@ COMMANDS = {
     "evaluate": "per-song accuracy, macro-F1, confusion matrix of a checkpoint",
     "predict": "predict the genre of audio files (bundled model by default)",
     "demo": "predict the bundled demo excerpts with the bundled model",
+    "export": "export a checkpoint to ONNX (runs with onnxruntime, no torch)",
+    "serve": "serve a model over HTTP: JSON API and a web page",
 }
 
 

@@ -17,7 +17,8 @@ def add_arguments(p) -> None:
 
 
 def add_model_args(p) -> None:
-    p.add_argument("--model", help="checkpoint (.pt); default: the bundled model")
+    p.add_argument("--model", help="checkpoint (.pt) or ONNX export (.onnx); default: the "
+                                   "bundled model")
     p.add_argument("--top-k", type=int, default=3, help="how many genres to list (default 3)")
     p.add_argument("--aggregate", choices=["confidence", "mean", "vote"],
                    help="slice -> song rule (default: the model's, normally confidence: a mean "

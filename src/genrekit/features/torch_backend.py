@@ -15,8 +15,8 @@ import torch
 from torch import nn
 
 from ..errors import ParameterError
+from .torch_backend_support import SUPPORTED
 
-SUPPORTED = ("stft", "mel", "hpss", "mfcc")
 #: Bump when this backend's output changes.
 TORCH_VERSION = 1
 

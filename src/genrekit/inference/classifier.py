@@ -62,18 +62,20 @@ class GenreClassifier:
     Use :meth:`load` (a checkpoint) or :meth:`from_pretrained` (the bundled model).
     """
 
-    def __init__(self, ckpt: dict, *, source: str = "<checkpoint>", device: str = "cpu",
+    def __init__(self, meta: dict, runner, *, source: str = "<checkpoint>",
                  aggregate: str | None = None, max_duration: float | None = 600.0):
-        import torch
-
-        from ..checkpoint import build_model
+        """``meta``: a checkpoint's (or ONNX file's) classes, features, slices, model,
+        metrics; ``runner``: slices -> probabilities (see ``inference.runners``)."""
         from ..data.slices import seconds_to_frames
         from ..features.spec import FeatureSpec
+        from ..features.torch_backend_support import torch_supports
 
         self.source = source
-        self.classes_ = list(ckpt["classes"])
-        self.spec = FeatureSpec.from_dict(ckpt["features"])
-        sl = ckpt["slices"]
+        self.runner = runner
+        self.classes_ = list(meta["classes"])
+        self.spec = FeatureSpec.from_dict(meta["features"])
+        sl = meta["slices"]
+        self.slices = dict(sl)
         self.width = seconds_to_frames(sl["slice_seconds"], self.spec.sr, self.spec.hop_length)
         self.hop = seconds_to_frames(sl["slice_hop_seconds"], self.spec.sr,
                                      self.spec.hop_length)
@@ -81,27 +83,26 @@ class GenreClassifier:
         if self.rule not in RULES:
             raise ParameterError(f"unknown aggregation rule {self.rule!r} "
                                  f"(known: {', '.join(RULES)})")
-        self.device = torch.device(device)
-        self.model = build_model(ckpt, source).float().to(self.device)
-        norm = ckpt["normalization"]
-        self.mean = torch.as_tensor(norm["mean"]).float().to(self.device)
-        self.std = torch.as_tensor(norm["std"]).float().to(self.device)
-        self.metrics = ckpt.get("metrics", {})
-        self.model_name = ckpt["model"]["name"]
+        self.metrics = meta.get("metrics", {})
+        self.model_name = meta["model"]["name"]
         self.max_duration = max_duration
-        from ..features.torch_backend import SUPPORTED
-
         # on a GPU the features are computed there too (stft/mel/hpss/mfcc); else numba
-        gpu_ok = all(n in SUPPORTED for n in self.spec.names) and not self.spec.mfcc_deltas
-        self.feature_backend = "torch" if (self.device.type == "cuda" and gpu_ok) else "fast"
+        on_gpu = getattr(getattr(runner, "device", None), "type", "cpu") == "cuda"
+        self.feature_backend = "torch" if on_gpu and torch_supports(self.spec) else "fast"
         self._torch_features = None
 
     # --- construction -----------------------------------------------------------------
     @classmethod
-    def load(cls, path, **kwargs) -> GenreClassifier:
+    def load(cls, path, *, device: str = "cpu", **kwargs) -> GenreClassifier:
+        """A ``.pt`` checkpoint (torch) or a ``.onnx`` export (onnxruntime, no torch)."""
+        from .runners import OnnxRunner, TorchRunner, read_onnx_meta
+
+        if str(path).lower().endswith(".onnx"):
+            return cls(read_onnx_meta(path), OnnxRunner(path), source=str(path), **kwargs)
         from ..checkpoint import load_checkpoint
 
-        return cls(load_checkpoint(path), source=str(path), **kwargs)
+        ckpt = load_checkpoint(path)
+        return cls(ckpt, TorchRunner(ckpt, str(path), device), source=str(path), **kwargs)
 
     @classmethod
     def from_pretrained(cls, name: str = "default", **kwargs) -> GenreClassifier:
@@ -146,19 +147,17 @@ class GenreClassifier:
 
         from ..features.torch_backend import TorchFeatures
 
+        device = getattr(self.runner, "device", "cpu")
         if self._torch_features is None:
-            self._torch_features = TorchFeatures(self.spec).to(self.device)
+            self._torch_features = TorchFeatures(self.spec).to(device)
         with torch.inference_mode():
             x = torch.from_numpy(np.ascontiguousarray(y, dtype=np.float32))[None]
-            return self._torch_features(x.to(self.device))[0].cpu().numpy()
+            return self._torch_features(x.to(device))[0].cpu().numpy()
 
     # --- forward + postprocess ------------------------------------------------------------
     def _slice_probs(self, feats: list[np.ndarray], batch_size: int = 64):
         """Slice probabilities of several songs, batched across songs."""
-        import torch
-
         from ..data.slices import grid_slices
-        from ..training.loop import standardize
 
         slices, starts, owner = [], [], []
         for i, X in enumerate(feats):
@@ -167,13 +166,8 @@ class GenreClassifier:
             starts.append(st)
             owner += [i] * len(st)
         allS = np.concatenate(slices)
-        probs = []
-        with torch.inference_mode():
-            for b in range(0, len(allS), batch_size):
-                x = torch.from_numpy(allS[b:b + batch_size].astype(np.float32)).to(self.device)
-                logits = self.model(standardize(x, self.mean, self.std))
-                probs.append(torch.softmax(logits.float(), dim=1).cpu().numpy())
-        P = np.concatenate(probs)
+        P = np.concatenate([self.runner(allS[b:b + batch_size])
+                            for b in range(0, len(allS), batch_size)])
         owner = np.asarray(owner)
         return [P[owner == i] for i in range(len(feats))], starts
 

@@ -1,0 +1,38 @@
+"""``genrekit serve [--model PATH] [--host 127.0.0.1] [--port 8000]``."""
+
+from __future__ import annotations
+
+
+def add_arguments(p) -> None:
+    p.add_argument("--model", help="checkpoint (.pt) or ONNX export; default: the bundled model")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--max-upload-mb", type=float, default=50.0,
+                   help="largest accepted upload in MB (default 50)")
+    p.add_argument("--concurrency", type=int, default=2,
+                   help="predictions computed at once (default 2)")
+    p.add_argument("--device", default="cpu")
+
+
+def run(args) -> int:
+    from ..errors import ConfigError, ParameterError
+
+    try:
+        import fastapi  # noqa: F401
+        import uvicorn
+    except ImportError:
+        raise ConfigError("genrekit serve needs the serve extra: "
+                          "pip install 'genrekit[serve]'") from None
+    from ..serve.app import create_app
+    from .predict import load_classifier
+
+    if args.concurrency < 1 or args.max_upload_mb <= 0:
+        raise ParameterError("--concurrency must be >= 1 and --max-upload-mb > 0")
+    args.aggregate = None
+    clf = load_classifier(args)
+    app = create_app(clf, max_upload=int(args.max_upload_mb * 1024 * 1024),
+                     max_concurrency=args.concurrency)
+    print(f"genrekit serving {clf.source} on http://{args.host}:{args.port}/ "
+          f"(API docs: /docs, schema: /openapi.json)")
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    return 0

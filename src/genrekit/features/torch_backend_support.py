@@ -1,0 +1,9 @@
+"""Which FeatureSpecs the torch backend computes (importable without torch)."""
+
+from __future__ import annotations
+
+SUPPORTED = ("stft", "mel", "hpss", "mfcc")
+
+
+def torch_supports(spec) -> bool:
+    return all(n in SUPPORTED for n in spec.names) and not spec.mfcc_deltas

@@ -1,0 +1,1 @@
+"""HTTP serving: ``create_app(classifier)`` (FastAPI) and the web page."""

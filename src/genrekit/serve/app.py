@@ -1,0 +1,112 @@
+"""FastAPI app: ``POST /v1/predict``, ``GET /v1/models``, ``GET /healthz``, the page at ``/``.
+
+The model loads once (``create_app(classifier)``); decoding, features and the model run in
+worker threads, at most ``max_concurrency`` at a time, off the event loop. Uploads stream to
+temporary files (removed after every request) under a size limit. Errors are one-line JSON
+``{"error": ...}``, never stack traces.
+"""
+# no `from __future__ import annotations` here: FastAPI reads the route annotations at run time
+
+import asyncio
+import shutil
+import tempfile
+from pathlib import Path
+
+from ..errors import AudioLoadError, GenrekitError
+from .sniff import sniff_audio
+from .upload import UploadError, receive_upload
+
+STATIC = Path(__file__).resolve().parent / "static"
+DEFAULT_MAX_UPLOAD = 50 * 1024 * 1024
+
+
+def create_app(classifier, *, max_upload: int = DEFAULT_MAX_UPLOAD, max_concurrency: int = 2,
+               top_k: int = 5):
+    from contextlib import asynccontextmanager
+
+    from fastapi import FastAPI, Request
+    from fastapi.responses import FileResponse, JSONResponse
+    from starlette.concurrency import run_in_threadpool
+
+    state = {"tmp": None, "sem": None}
+
+    @asynccontextmanager
+    async def lifespan(app):
+        state["tmp"] = tempfile.mkdtemp(prefix="genrekit-serve-")
+        state["sem"] = asyncio.Semaphore(max_concurrency)
+        try:
+            yield
+        finally:
+            shutil.rmtree(state["tmp"], ignore_errors=True)
+
+    app = FastAPI(title="genrekit", version=_version(), lifespan=lifespan,
+                  description="Music genre classification. POST an audio file to /v1/predict.")
+    app.state.classifier = classifier
+    app.state.tmp = state
+
+    def error(status: int, message: str):
+        return JSONResponse({"error": message}, status_code=status)
+
+    @app.exception_handler(Exception)
+    async def internal(request, exc):  # no stack traces in responses
+        return error(500, "internal error")
+
+    @app.get("/healthz")
+    async def healthz():
+        return {"status": "ok", "model": Path(classifier.source).name}
+
+    @app.get("/v1/models")
+    async def models():
+        return {"models": [{"name": Path(classifier.source).name,
+                            "architecture": classifier.model_name,
+                            "classes": classifier.classes_,
+                            "features": classifier.spec.to_dict(),
+                            "slices": classifier.slices, "aggregate": classifier.rule,
+                            "metrics": classifier.metrics}]}
+
+    @app.post("/v1/predict", responses={413: {}, 415: {}, 422: {}})
+    async def predict(request: Request):
+        """Multipart upload of one audio file (field ``file``) -> label, scores, top_k,
+        timeline. 413: over the size limit; 415: not audio; 422: audio that cannot be
+        decoded or used."""
+        if state["tmp"] is None:  # app used without its lifespan (should not happen)
+            return error(503, "server is starting")
+        try:
+            up = await receive_upload(request, limit=max_upload, tmp_dir=state["tmp"])
+        except UploadError as exc:
+            return error(exc.status, exc.message)
+        try:
+            with open(up.path, "rb") as f:
+                kind = sniff_audio(f.read(16))
+            if kind is None:
+                return error(415, f"{_safe(up.filename)}: not an audio file "
+                                  "(unrecognised content)")
+            async with state["sem"]:
+                pred = await run_in_threadpool(classifier.predict, up.path, top_k=top_k)
+        except AudioLoadError as exc:
+            return error(422, f"{_safe(up.filename)}: {exc.reason}")
+        except GenrekitError as exc:
+            return error(422, f"{_safe(up.filename)}: {exc}")
+        finally:
+            up.path.unlink(missing_ok=True)
+        d = pred.to_dict()
+        d["file"] = _safe(up.filename)
+        return d
+
+    @app.get("/", include_in_schema=False)
+    async def index():
+        return FileResponse(STATIC / "index.html", media_type="text/html")
+
+    return app
+
+
+def _safe(name: str | None) -> str:
+    """The client's file name for messages only: base name, printable, bounded."""
+    base = Path(name or "upload").name
+    return "".join(c for c in base if c.isprintable())[:120] or "upload"
+
+
+def _version():
+    from .. import __version__
+
+    return __version__

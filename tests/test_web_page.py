@@ -1,0 +1,51 @@
+"""The web page end to end in headless Chromium (Debian's chromium, driven by Playwright)."""
+
+import os
+import shutil
+
+import pytest
+from conftest import LiveServer, toy_genre, write
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+pytestmark = pytest.mark.skipif(
+    not os.path.exists(CHROMIUM),
+    reason="chromium is not installed (apt-get install -y chromium; .ci/run does this)")
+
+
+def test_upload_shows_label_chart_and_timeline(tiny_checkpoint, tmp_path):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    from genrekit import GenreClassifier
+    from genrekit.serve.app import create_app
+
+    clf = GenreClassifier.load(tiny_checkpoint)
+    clip = write(tmp_path / "clip.wav", toy_genre("chirps", 11, seconds=4.0))
+    expected = clf.predict(clip).label
+    with LiveServer(create_app(clf)) as srv, sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1000, "height": 900})
+            page.goto(srv.url + "/")
+            page.wait_for_function("document.getElementById('model').textContent"
+                                   ".includes('genres')")
+            page.set_input_files("#file", str(clip))
+            page.wait_for_selector("#chart svg rect", timeout=30_000)
+            assert page.inner_text("#label") == expected
+            bars = page.locator("#chart svg rect")
+            assert bars.count() == len(clf.classes_)
+            assert page.locator("#timeline svg rect").count() >= 3
+            page.screenshot(path=str(tmp_path / "page.png"), full_page=True)
+            assert (tmp_path / "page.png").stat().st_size > 10_000
+            page.set_input_files("#file", _text_file(tmp_path))
+            page.wait_for_selector("#status.error", timeout=15_000)
+            assert "not an audio file" in page.inner_text("#status")
+        finally:
+            browser.close()
+
+
+def _text_file(tmp_path):
+    p = tmp_path / "notes.mp3"
+    p.write_text("definitely not audio\n" * 20)
+    return str(p)
