@@ -27,7 +27,9 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/preprocess_jobs.py
+	$(BIN)/python benchmarks/features.py
 	$(BIN)/python benchmarks/features_parity.py
+	$(BIN)/python benchmarks/serve.py
 	$(BIN)/python benchmarks/predict.py
 	$(BIN)/python benchmarks/train_gtzan.py
 
