@@ -7,8 +7,6 @@ per channel), ``state_dict``, ``metrics``, ``config``; training checkpoints add 
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 from .errors import CheckpointError
@@ -23,20 +21,12 @@ def save_checkpoint(path, ckpt: dict) -> Path:
     """Write atomically (temp file + fsync + ``os.replace``)."""
     import torch
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    from .fileio import atomic_write
+
     ckpt = {"format": FORMAT, "format_version": FORMAT_VERSION, **ckpt}
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".pt")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(ckpt, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    with atomic_write(path) as f:
+        torch.save(ckpt, f)
+    return Path(path)
 
 
 def load_checkpoint(path, *, map_location="cpu") -> dict:

@@ -8,11 +8,9 @@ the batch goes on.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from .errors import GenrekitError, ParameterError
 from .features.cache import FeatureCache, file_digest
@@ -203,13 +201,10 @@ def preprocess(paths, spec: FeatureSpec, cache_dir, *, jobs: int = 1,
 def write_failures(path, failures) -> None:
     """``file,reason`` CSV, written atomically."""
     import csv
-    import tempfile
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".csv")
-    with os.fdopen(fd, "w", newline="", encoding="utf-8") as f:
+    from .fileio import atomic_write
+
+    with atomic_write(path, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow(["file", "reason"])
         w.writerows(failures)
-    os.replace(tmp, path)

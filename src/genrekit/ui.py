@@ -11,9 +11,8 @@ def console():
     return Console(stderr=True)
 
 
-@contextmanager
-def file_progress(total: int, description: str):
-    """A rich progress bar with files/s and ETA; yields ``advance(path, status)``."""
+def _progress(con, *, rate: bool):
+    """A rich Progress: description, bar, n/total, [files/s,] elapsed, ETA."""
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -22,22 +21,28 @@ def file_progress(total: int, description: str):
         TimeElapsedColumn,
         TimeRemainingColumn,
     )
+    from rich.text import Text
 
     class Rate(TextColumn):
         def __init__(self):
             super().__init__("")
 
         def render(self, task):
-            from rich.text import Text
-
             elapsed = task.finished_time if task.finished else task.elapsed
             if not elapsed or not task.completed:
                 return Text("-- files/s")
             return Text(f"{task.completed / elapsed:.2f} files/s")
 
     columns = [TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-               Rate(), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn()]
-    with Progress(*columns, console=console()) as prog:
+               *([Rate()] if rate else []), TimeElapsedColumn(), TextColumn("ETA"),
+               TimeRemainingColumn()]
+    return Progress(*columns, console=con)
+
+
+@contextmanager
+def file_progress(total: int, description: str):
+    """A rich progress bar with files/s and ETA; yields ``advance(path, status)``."""
+    with _progress(console(), rate=True) as prog:
         task = prog.add_task(description, total=total)
 
         def advance(path=None, status=None):
@@ -50,19 +55,8 @@ class TrainProgress:
     """Training callbacks rendered with rich: a bar per data stage and per epoch."""
 
     def __init__(self, con=None):
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
-
         self.con = con or console()
-        self.progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(),
-                                 MofNCompleteColumn(), TimeElapsedColumn(),
-                                 TimeRemainingColumn(), console=self.con)
+        self.progress = _progress(self.con, rate=False)
         self.task = None
 
     def __enter__(self):

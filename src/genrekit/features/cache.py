@@ -9,11 +9,11 @@ process never leaves a partial entry under a valid name.
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from ..fileio import atomic_write
 
 _CHUNK = 1 << 20
 
@@ -64,17 +64,8 @@ class FeatureCache:
 
     def put(self, key: str, X: np.ndarray) -> Path:
         p = self.entry_path(key)
-        p.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=".tmp-", suffix=".part")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.save(f, np.ascontiguousarray(X, dtype=self.dtype), allow_pickle=False)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, p)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_write(p) as f:
+            np.save(f, np.ascontiguousarray(X, dtype=self.dtype), allow_pickle=False)
         return p
 
     def entries(self) -> list[Path]:

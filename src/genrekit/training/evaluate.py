@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
+
+from ..fileio import atomic_write_text
 
 
 def evaluate_checkpoint(checkpoint, tracks, *, cache_dir="cache", jobs: int = 1,
@@ -52,9 +53,7 @@ def evaluate_checkpoint(checkpoint, tracks, *, cache_dir="cache", jobs: int = 1,
     if out_dir:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
-        tmp = out / "report.json.tmp"
-        tmp.write_text(json.dumps(rep, indent=2))
-        os.replace(tmp, out / "report.json")
+        atomic_write_text(out / "report.json", json.dumps(rep, indent=2))
         plot_confusion(np.array(rep["confusion_matrix"]), classes, out / "confusion.png",
                        title=f"{Path(checkpoint).name}: acc {rep['accuracy']:.3f}, "
                              f"macro-F1 {rep['macro_f1']:.3f}")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import math
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -205,18 +204,18 @@ def _scheduler(opt, tc, steps_per_epoch: int):
 
 
 def _write_metrics(path: Path, history: list[dict]):
-    tmp = path.with_suffix(".tmp")
-    with open(tmp, "w", newline="") as f:
+    from ..fileio import atomic_write
+
+    with atomic_write(path, "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(history[0]))
         w.writeheader()
         w.writerows(history)
-    os.replace(tmp, path)
 
 
 def _write_yaml(path: Path, data: dict):
     import yaml
 
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(yaml.safe_dump(data, sort_keys=False))
-    os.replace(tmp, path)
+    from ..fileio import atomic_write_text
+
+    atomic_write_text(path, yaml.safe_dump(data, sort_keys=False))
 
