@@ -25,3 +25,28 @@ def test_hpss_equals_librosa_bit_for_bit_on_same_magnitude():
     H2, P2 = librosa.decompose.hpss(S, kernel_size=31)
     np.testing.assert_allclose(H, H2, rtol=1e-6, atol=0)
     np.testing.assert_allclose(P, P2, rtol=1e-6, atol=0)
+
+
+@pytest.mark.parametrize("sr,n_fft,n_mels,fmin,fmax", [(22050, 2048, 128, 0.0, None),
+                                                       (16000, 512, 40, 50.0, 7000.0),
+                                                       (44100, 4096, 96, 20.0, 16000.0)])
+def test_mel_filterbank_equals_librosa(sr, n_fft, n_mels, fmin, fmax):
+    from genrekit.features.filters import mel_filterbank
+    from genrekit.features.spectral import librosa_mel_filterbank
+
+    kw = dict(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax)
+    np.testing.assert_allclose(mel_filterbank(**kw), librosa_mel_filterbank(**kw),
+                               rtol=1e-5, atol=1e-9)
+
+
+@pytest.mark.parametrize("window,win_length,n_fft", [("hann", 2048, 2048),
+                                                     ("hann", 1000, 2048),
+                                                     ("hamming", 512, 1024)])
+def test_stft_window_equals_librosa(window, win_length, n_fft):
+    import librosa
+
+    from genrekit.features.filters import stft_window
+
+    ref = librosa.util.pad_center(librosa.filters.get_window(window, win_length, fftbins=True),
+                                  size=n_fft)
+    np.testing.assert_allclose(stft_window(window, win_length, n_fft), ref, atol=1e-12)

@@ -10,13 +10,13 @@ compared and moved, never computed, so they equal scipy's bit for bit on the sam
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import numba
 import numpy as np
 
+from .filters import stft_window
+
 #: Bump when this backend's output changes (part of the cache key).
-FAST_VERSION = 1
+FAST_VERSION = 2
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -94,16 +94,6 @@ def median_filter_rows(X, k):
     return out
 
 
-@lru_cache(maxsize=8)
-def _window(window: str, win_length: int, n_fft: int) -> np.ndarray:
-    import librosa
-
-    w = librosa.filters.get_window(window, win_length, fftbins=True)
-    w = librosa.util.pad_center(w, size=n_fft).astype(np.float64)
-    w.setflags(write=False)
-    return w
-
-
 def stft_magnitude(y: np.ndarray, *, n_fft: int = 2048, hop_length: int = 512,
                    win_length: int | None = None, window: str = "hann", center: bool = True,
                    pad_mode: str = "constant", workers: int | None = None) -> np.ndarray:
@@ -121,7 +111,7 @@ def stft_magnitude(y: np.ndarray, *, n_fft: int = 2048, hop_length: int = 512,
     if len(y) < n_fft:
         y = np.pad(y, (0, n_fft - len(y)))
     frames = np.lib.stride_tricks.sliding_window_view(y, n_fft)[::hop_length]
-    w = _window(window, win_length or n_fft, n_fft)
+    w = stft_window(window, win_length or n_fft, n_fft)
     spec = scipy.fft.rfft(frames * w, axis=1, workers=workers).astype(np.complex64)
     return np.ascontiguousarray(np.abs(spec).T)
 

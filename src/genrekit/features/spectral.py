@@ -30,9 +30,9 @@ def power_to_db(S: np.ndarray, *, amin: float = 1e-10) -> np.ndarray:
 
 
 @lru_cache(maxsize=32)
-def mel_filterbank(*, sr: int, n_fft: int, n_mels: int, fmin: float,
-                   fmax: float | None) -> np.ndarray:
-    """Slaney-scale, Slaney-normalised mel filterbank ``[n_mels, 1 + n_fft//2]`` (float32)."""
+def librosa_mel_filterbank(*, sr: int, n_fft: int, n_mels: int, fmin: float,
+                           fmax: float | None) -> np.ndarray:
+    """librosa's own Slaney mel filterbank ``[n_mels, 1 + n_fft//2]`` (float32)."""
     import librosa
 
     fb = librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax,
@@ -44,6 +44,8 @@ def mel_filterbank(*, sr: int, n_fft: int, n_mels: int, fmin: float,
 def mel_power(S_power: np.ndarray, *, sr: int, n_fft: int, n_mels: int = 128,
               fmin: float = 0.0, fmax: float | None = None) -> np.ndarray:
     """Project a power spectrogram ``[1 + n_fft//2, T]`` onto mel bands: ``[n_mels, T]``."""
+    from .filters import mel_filterbank
+
     fb = mel_filterbank(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax)
     return (fb @ S_power).astype(np.float32)
 

@@ -63,15 +63,14 @@ class TorchFeatures(nn.Module):
 
     def __init__(self, spec):
         super().__init__()
-        from .fast import _window
-        from .spectral import mel_filterbank
+        from .filters import mel_filterbank, stft_window
 
         bad = [n for n in spec.names if n not in SUPPORTED]
         if bad:
             raise ParameterError(f"the torch backend computes {', '.join(SUPPORTED)}; not "
                                  f"{', '.join(bad)} (use backend='fast')")
         self.spec = spec
-        win = _window(spec.window, spec.win_length or spec.n_fft, spec.n_fft)
+        win = stft_window(spec.window, spec.win_length or spec.n_fft, spec.n_fft)
         self.register_buffer("window", torch.from_numpy(np.array(win, dtype=np.float64)))
         fb = mel_filterbank(sr=spec.sr, n_fft=spec.n_fft, n_mels=spec.n_mels, fmin=spec.fmin,
                             fmax=spec.fmax)
