@@ -1,10 +1,8 @@
 import json
 
-import pytest
-
 from genrekit.cli import main
 from genrekit.commands.demo import DEMO_DIR
-from genrekit.inference.classifier import DEFAULT_MODEL
+from genrekit.inference.classifier import DEFAULT_MODEL, DEFAULT_ONNX
 
 
 def test_demo_excerpts_are_small_and_attributed():
@@ -25,12 +23,31 @@ def test_demo_command_with_a_given_model(tiny_checkpoint, tmp_path, capsys):
     assert len(preds) == len(list(DEMO_DIR.glob("*.ogg")))
 
 
-@pytest.mark.skipif(not DEFAULT_MODEL.exists(), reason="bundled model not built yet")
 def test_bundled_model_predicts_out_of_the_box():
+    import numpy as np
+
     from genrekit import GenreClassifier
 
-    clf = GenreClassifier.from_pretrained()
+    assert DEFAULT_MODEL.stat().st_size < 20_000_000 and DEFAULT_ONNX.exists()
+    clf = GenreClassifier.from_pretrained()  # onnxruntime on a CPU
+    assert clf.source.endswith(".onnx")
     assert len(clf.classes_) == 10 and "jazz" in clf.classes_
-    assert DEFAULT_MODEL.stat().st_size < 20_000_000
-    p = clf.predict(sorted(DEMO_DIR.glob("*.ogg"))[0])
+    clip = sorted(DEMO_DIR.glob("*.ogg"))[0]
+    p = clf.predict(clip)
     assert p.label in clf.classes_ and len(p.timeline) >= 3
+    t = GenreClassifier.from_pretrained(runtime="torch").predict(clip)  # the .pt, same model
+    np.testing.assert_allclose([p.scores[c] for c in clf.classes_],
+                               [t.scores[c] for c in clf.classes_], atol=1e-4)
+
+
+def test_predict_with_the_bundled_model_never_imports_torch(tmp_path):
+    import subprocess
+    import sys
+
+    clip = sorted(DEMO_DIR.glob("*.ogg"))[0]
+    code = ("import sys\nfrom genrekit.cli import main\n"
+            f"rc = main(['predict', {str(clip)!r}, '--format', 'json'])\n"
+            "assert 'torch' not in sys.modules, 'torch was imported'\nsys.exit(rc)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert '"label"' in out.stdout

@@ -5,7 +5,8 @@
 1. trains configs/default.yaml on splits/train.txt (clips marked `unlisted` in index.csv,
    GTZAN's known repeats and distortions, are in no split list and are never used), keeping
    the epoch with the best per-song macro-F1 on splits/valid.txt;
-2. writes the float16 inference copy to src/genrekit/pretrained/default.pt;
+2. writes the float16 inference copy to src/genrekit/pretrained/default.pt and its ONNX
+   export (what `GenreClassifier.from_pretrained()` runs on a CPU) to default.onnx;
 3. evaluates that file on splits/valid.txt and writes MODEL_CARD.md and
    docs/default_confusion.png with the numbers.
 Resumable: rerun after an interruption and it continues from runs/default/last.pt.
@@ -34,7 +35,8 @@ def main() -> int:
     from genrekit.checkpoint import load_checkpoint, save_checkpoint, slim_checkpoint
     from genrekit.config import load_config
     from genrekit.data import load_catalog
-    from genrekit.inference.classifier import DEFAULT_MODEL
+    from genrekit.export import export_onnx
+    from genrekit.inference.classifier import DEFAULT_MODEL, DEFAULT_ONNX
     from genrekit.training.evaluate import evaluate_checkpoint
     from genrekit.training.trainer import train
     from genrekit.ui import TrainProgress
@@ -53,7 +55,9 @@ def main() -> int:
             train(cfg, cat, out, resume=(out / "last.pt").exists(), callbacks=ui)
         ck = slim_checkpoint(load_checkpoint(out / "best.pt"))
         save_checkpoint(DEFAULT_MODEL, ck)
-        print(f"wrote {DEFAULT_MODEL} ({DEFAULT_MODEL.stat().st_size / 1e6:.2f} MB)")
+        export_onnx(DEFAULT_MODEL, DEFAULT_ONNX)
+        for p in (DEFAULT_MODEL, DEFAULT_ONNX):
+            print(f"wrote {p} ({p.stat().st_size / 1e6:.2f} MB)")
     valid = [t for t in cat if t.split == "valid"]
     rep = evaluate_checkpoint(DEFAULT_MODEL, valid, cache_dir=a.cache_dir,
                               out_dir=ROOT / "runs" / "default-eval")
@@ -82,8 +86,10 @@ def render_card(rep, cfg, ck, cat, gtzan) -> str:
     m = ck["metrics"]
     return f"""# Model card: genrekit default model
 
-**File**: `src/genrekit/pretrained/default.pt` (float16 weights, plain-data checkpoint,
-`torch.load(weights_only=True)`). **Architecture**: `{ck['model']['name']}` (small plain CNN,
+**Files**: `src/genrekit/pretrained/default.pt` (float16 weights, plain-data checkpoint,
+`torch.load(weights_only=True)`; for fine-tuning and torch) and `default.onnx` (the same
+model exported, what `GenreClassifier.from_pretrained()` and `genrekit predict` run on a
+CPU with onnxruntime). **Architecture**: `{ck['model']['name']}` (small plain CNN,
 {sum(v.numel() for v in ck['state_dict'].values() if v.is_floating_point()):,} weights),
 input 3 x 128 x 129: log-mel, harmonic log-mel and percussive log-mel (HPSS, kernel 31) at
 22.05 kHz, n_fft 2048, hop 512, 3 s slices. **Song label**: confidence-weighted mean of the

@@ -4,12 +4,11 @@ batch and time axes, the label list / feature spec / slicing in the model's meta
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import warnings
 from pathlib import Path
 
 from . import __version__
+from .fileio import atomic_path
 
 
 def _inference_net(model, mean, std):
@@ -48,17 +47,15 @@ def export_onnx(checkpoint, out, *, opset: int = 17) -> Path:
     width = seconds_to_frames(ckpt["slices"]["slice_seconds"], spec.sr, spec.hop_length)
     x = torch.zeros(2, spec.n_channels, spec.height, width)
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=".tmp-", suffix=".onnx")
-    os.close(fd)
-    try:
+    with atomic_path(out) as tmp:
         with warnings.catch_warnings():  # the TorchScript exporter handles the GRU of crnn
             warnings.simplefilter("ignore")
-            torch.onnx.export(net, (x,), tmp, input_names=["features"], output_names=["probs"],
+            torch.onnx.export(net, (x,), str(tmp), input_names=["features"],
+                              output_names=["probs"],
                               dynamic_axes={"features": {0: "batch", 3: "time"},
                                             "probs": {0: "batch"}},
                               opset_version=opset, dynamo=False)
-        m = onnx.load(tmp)
+        m = onnx.load(str(tmp))
         meta = {"format_version": 1, "genrekit_version": __version__,
                 "classes": list(ckpt["classes"]), "features": ckpt["features"],
                 "slices": ckpt["slices"], "model": ckpt["model"],
@@ -66,8 +63,5 @@ def export_onnx(checkpoint, out, *, opset: int = 17) -> Path:
         entry = m.metadata_props.add()
         entry.key, entry.value = ONNX_META_KEY, json.dumps(meta)
         m.producer_name = "genrekit"
-        onnx.save(m, tmp)
-        os.replace(tmp, out)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+        onnx.save(m, str(tmp))
     return out

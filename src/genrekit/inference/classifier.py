@@ -17,6 +17,8 @@ from ..errors import GenrekitError, NotFittedError, ParameterError
 from .aggregate import RULES, aggregate
 
 DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "pretrained" / "default.pt"
+#: The same model exported to ONNX: what ``from_pretrained`` runs (onnxruntime, no torch).
+DEFAULT_ONNX = DEFAULT_MODEL.with_suffix(".onnx")
 
 
 @dataclass
@@ -98,20 +100,36 @@ class GenreClassifier:
         from .runners import OnnxRunner, TorchRunner, read_onnx_meta
 
         if str(path).lower().endswith(".onnx"):
-            return cls(read_onnx_meta(path), OnnxRunner(path), source=str(path), **kwargs)
+            if not Path(path).exists():
+                from ..errors import CheckpointError
+
+                raise CheckpointError(path, "model file not found")
+            runner = OnnxRunner(path)
+            return cls(read_onnx_meta(path, runner.session), runner, source=str(path),
+                       **kwargs)
         from ..checkpoint import load_checkpoint
 
         ckpt = load_checkpoint(path)
         return cls(ckpt, TorchRunner(ckpt, str(path), device), source=str(path), **kwargs)
 
     @classmethod
-    def from_pretrained(cls, name: str = "default", **kwargs) -> GenreClassifier:
+    def from_pretrained(cls, name: str = "default", *, device: str = "cpu",
+                        runtime: str = "auto", **kwargs) -> GenreClassifier:
+        """The bundled model (see MODEL_CARD.md). ``runtime``: ``"onnx"`` (onnxruntime: no
+        torch import, the fastest start), ``"torch"``, or ``"auto"`` (onnx on the CPU)."""
         if name != "default":
             raise ParameterError(f"unknown pretrained model {name!r} (bundled: default)")
-        if not DEFAULT_MODEL.exists():
-            raise NotFittedError(f"the bundled model is missing at {DEFAULT_MODEL}; "
+        if runtime not in ("auto", "onnx", "torch"):
+            raise ParameterError(f"runtime must be auto, onnx or torch, got {runtime!r}")
+        use_onnx = runtime == "onnx" or (runtime == "auto" and device == "cpu"
+                                         and DEFAULT_ONNX.exists() and _has_onnxruntime())
+        path = DEFAULT_ONNX if use_onnx else DEFAULT_MODEL
+        if not path.exists():
+            raise NotFittedError(f"the bundled model is missing at {path}; "
                                  "reinstall genrekit or pass --model PATH")
-        return cls.load(DEFAULT_MODEL, **kwargs)
+        if use_onnx:
+            return cls.load(path, **kwargs)
+        return cls.load(path, device=device, **kwargs)
 
     # --- preprocess -------------------------------------------------------------------
     def features(self, path_or_array, sr: int | None = None) -> np.ndarray:
@@ -269,3 +287,9 @@ def _decode_stream(paths, spec, jobs, group_size, max_duration, features=True):
                 group = []
         if group:
             yield group
+
+
+def _has_onnxruntime() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("onnxruntime") is not None

@@ -57,18 +57,13 @@ class OnnxRunner:
         return self.session.run(None, {self.input: np.ascontiguousarray(x, np.float32)})[0]
 
 
-def read_onnx_meta(path) -> dict:
+def read_onnx_meta(path, session=None) -> dict:
     """The genrekit metadata (classes, features, slices, model, metrics) of an .onnx file."""
-    import onnx
-
     path = Path(path)
     if not path.exists():
         raise CheckpointError(path, "model file not found")
-    try:
-        model = onnx.load(str(path), load_external_data=False)
-    except Exception as exc:
-        raise CheckpointError(path, f"not a readable ONNX model ({str(exc)[:160]})") from None
-    props = {p.key: p.value for p in model.metadata_props}
+    session = session or OnnxRunner(path).session
+    props = session.get_modelmeta().custom_metadata_map
     if ONNX_META_KEY not in props:
         raise CheckpointError(path, "ONNX model without genrekit metadata (export it with "
                                     "`genrekit export`)")
