@@ -42,11 +42,13 @@ class _Context:
     def power(self) -> np.ndarray:
         return self.magnitude ** 2
 
-    def mel_db(self, S_power: np.ndarray) -> np.ndarray:
+    def _mel_power(self, S_power: np.ndarray) -> np.ndarray:
         s = self.spec
-        M = sp.mel_power(S_power, sr=s.sr, n_fft=s.n_fft, n_mels=s.n_mels, fmin=s.fmin,
-                         fmax=s.fmax)
-        return sp.power_to_db(M, amin=s.amin)
+        return sp.mel_power(S_power, sr=s.sr, n_fft=s.n_fft, n_mels=s.n_mels, fmin=s.fmin,
+                            fmax=s.fmax)
+
+    def mel_db(self, S_power: np.ndarray) -> np.ndarray:
+        return sp.power_to_db(self._mel_power(S_power), amin=self.spec.amin)
 
     @cached_property
     def mel(self) -> np.ndarray:
@@ -135,7 +137,8 @@ def _chroma_cqt(ctx):
 
 
 class _FastContext(_Context):
-    """float32 STFT and numba sliding-median HPSS (``features.fast``); the rest shared."""
+    """Blocked STFT, numba sliding-median HPSS with fused masks and a banded mel projection
+    (``features.fast``); the rest shared with the reference."""
 
     def _stft(self, y, **kw):
         from . import fast
@@ -148,6 +151,14 @@ class _FastContext(_Context):
         if kw["kernel_size"] % 2 == 0:  # the incremental median is for odd windows
             return sp.hpss_magnitudes(S, **kw)
         return fast.hpss_magnitudes(S, **kw)
+
+    def _mel_power(self, S_power):
+        from . import fast
+        from .filters import mel_filterbank
+
+        s = self.spec
+        fb = mel_filterbank(sr=s.sr, n_fft=s.n_fft, n_mels=s.n_mels, fmin=s.fmin, fmax=s.fmax)
+        return fast.mel_power(S_power, fb)
 
 
 BACKENDS = {"fast": _FastContext, "reference": _Context, "torch": None}
