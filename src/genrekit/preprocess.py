@@ -8,12 +8,13 @@ the batch goes on.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 
 from .errors import GenrekitError, ParameterError
-from .features.cache import FeatureCache, file_digest
+from .features.cache import FeatureCache
 from .features.spec import FeatureSpec
 
 #: Shorter decoded audio than this is refused (too little music to say a genre).
@@ -47,16 +48,17 @@ def decode_checked(path, spec: FeatureSpec, *, min_duration: float = DEFAULT_MIN
 
 
 def extract(path, spec: FeatureSpec, *, min_duration: float = DEFAULT_MIN_DURATION,
-            max_duration: float | None = DEFAULT_MAX_DURATION):
+            max_duration: float | None = DEFAULT_MAX_DURATION, backend: str | None = None):
     """Decode ``path`` at ``spec.sr`` and compute its features ``[C, F, T]``.
 
     Raises:
         AudioLoadError: undecodable, too short (``min_duration`` s) or silent.
     """
     from .features import compute_features
+    from .features.registry import DEFAULT_BACKEND
 
     y = decode_checked(path, spec, min_duration=min_duration, max_duration=max_duration)
-    return compute_features(y, spec.sr, spec)
+    return compute_features(y, spec.sr, spec, backend=backend or DEFAULT_BACKEND)
 
 
 #: Audio whose peak stays below this (-80 dBFS) is treated as silence.
@@ -82,41 +84,68 @@ def check_signal(y, sr: int, path, *, min_duration: float = DEFAULT_MIN_DURATION
 
 
 def open_cache(cache_dir, spec: FeatureSpec, *, max_duration=DEFAULT_MAX_DURATION,
-               dtype="float16") -> FeatureCache:
-    """The cache for ``spec``, namespaced by the default feature backend's version and the
-    decoded window (entries of other backends or windows never mix in)."""
+               dtype="float16", backend: str | None = None) -> FeatureCache:
+    """The cache for ``spec``, namespaced by the feature backend's version and the decoded
+    window (entries of other backends or windows never mix in)."""
     from .features.registry import DEFAULT_BACKEND, backend_version
 
     cache = FeatureCache(cache_dir, spec, dtype=dtype)
-    cache.namespace += f"-{backend_version(DEFAULT_BACKEND)}"
+    cache.namespace += f"-{backend_version(backend or DEFAULT_BACKEND)}"
     if max_duration is not None:  # the decoded window changes the features: part of the key
         cache.namespace += f"-max{max_duration:g}s"
     return cache
 
 
 def _init_worker():
+    """Each worker is one core: BLAS, numba and torch threads pinned to 1."""
+    import sys
+
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(1)
-    try:  # torch may have been imported through the parent's pickled state
-        import sys
+    if "numba" in sys.modules:
+        sys.modules["numba"].set_num_threads(1)
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(1)
 
-        if "torch" in sys.modules:
-            sys.modules["torch"].set_num_threads(1)
-    except Exception:
-        pass
+
+def _numba_threads_started() -> bool:
+    par = sys.modules.get("numba.np.ufunc.parallel")
+    return bool(getattr(par, "_is_initialized", True)) if par is not None else False
+
+
+def worker_pool(jobs: int):
+    """A process pool for CPU-bound file work. It forks (workers start at once and share
+    the parent's loaded modules and compiled kernels) unless the parent has thread pools
+    that are not fork-safe (torch imported, or numba's OpenMP layer started); then it
+    spawns fresh interpreters."""
+    import multiprocessing as mp
+    import sys
+
+    method = "fork" if (sys.platform == "linux" and "torch" not in sys.modules
+                        and not _numba_threads_started()) else "spawn"
+    if method == "fork":
+        from .features import fast  # noqa: F401  (load the compiled kernels once, pre-fork)
+    return ProcessPoolExecutor(jobs, mp_context=mp.get_context(method),
+                               initializer=_init_worker)
 
 
 def _work(path: str, key: str, spec_dict: dict, cache_dir: str, namespace: str, dtype: str,
-          min_duration: float, max_duration: float | None):
+          min_duration: float, max_duration: float | None, backend: str | None):
     """Worker: compute and store one entry. Returns ``(path, key, error or None)``."""
+    from .errors import AudioLoadError
+
     spec = FeatureSpec.from_dict(spec_dict)
     cache = FeatureCache(cache_dir, spec, dtype=dtype)
     cache.namespace = namespace
     try:
-        X = extract(path, spec, min_duration=min_duration, max_duration=max_duration)
+        X = extract(path, spec, min_duration=min_duration, max_duration=max_duration,
+                    backend=backend)
         cache.put(key, X)
         return path, key, None
+    except AudioLoadError as exc:  # a property of the file's bytes: remembered
+        cache.put_failure(key, exc.reason)
+        return path, key, exc.reason
     except GenrekitError as exc:
         return path, key, getattr(exc, "reason", None) or str(exc)
     except MemoryError:
@@ -128,6 +157,7 @@ def _work(path: str, key: str, spec_dict: dict, cache_dir: str, namespace: str, 
 def preprocess(paths, spec: FeatureSpec, cache_dir, *, jobs: int = 1,
                min_duration: float = DEFAULT_MIN_DURATION,
                max_duration: float | None = DEFAULT_MAX_DURATION, dtype: str = "float16",
+               backend: str | None = None,
                progress: Callable[[str, str], None] | None = None) -> PreprocessResult:
     """Compute and cache features for every path.
 
@@ -142,7 +172,8 @@ def preprocess(paths, spec: FeatureSpec, cache_dir, *, jobs: int = 1,
     """
     if jobs < 1:
         raise ParameterError(f"jobs must be >= 1, got {jobs}")
-    cache = open_cache(cache_dir, spec, max_duration=max_duration, dtype=dtype)
+    cache = open_cache(cache_dir, spec, max_duration=max_duration, dtype=dtype,
+                       backend=backend)
     cache.clean_partial()
     res = PreprocessResult(total=len(paths))
     todo = []
@@ -158,7 +189,7 @@ def preprocess(paths, spec: FeatureSpec, cache_dir, *, jobs: int = 1,
 
     for p in map(str, paths):
         try:
-            key = file_digest(p)
+            key = cache.key_for(p)
         except FileNotFoundError:
             done(p, "failed", reason="file not found")
             continue
@@ -167,23 +198,31 @@ def preprocess(paths, spec: FeatureSpec, cache_dir, *, jobs: int = 1,
             continue
         if cache.contains(key):
             done(p, "cached", key)
+        elif (reason := cache.failure(key)) is not None:
+            done(p, "failed", reason=reason)
         else:
             todo.append((p, key))
+    cache.save_digests()
 
-    args = (spec.to_dict(), str(cache.root), cache.namespace, dtype, min_duration, max_duration)
-    if jobs == 1 or len(todo) <= 1:
+    args = (spec.to_dict(), str(cache.root), cache.namespace, dtype, min_duration, max_duration,
+            backend)
+    if not todo:
+        pass
+    elif jobs == 1 or len(todo) == 1:
+        import numba
         from threadpoolctl import threadpool_limits
 
-        with threadpool_limits(1):
-            for p, key in todo:
-                _, _, err = _work(p, key, *args)
-                done(p, "failed" if err else "computed", key, err)
-    elif todo:
-        import multiprocessing as mp
-
-        ctx = mp.get_context("spawn")
-        with ProcessPoolExecutor(min(jobs, len(todo)), mp_context=ctx,
-                                 initializer=_init_worker) as pool:
+        threads = numba.get_num_threads()
+        numba.set_num_threads(1)  # jobs=1 means one core, like each worker
+        try:
+            with threadpool_limits(1):
+                for p, key in todo:
+                    _, _, err = _work(p, key, *args)
+                    done(p, "failed" if err else "computed", key, err)
+        finally:
+            numba.set_num_threads(threads)
+    else:
+        with worker_pool(min(jobs, len(todo))) as pool:
             futures = [pool.submit(_work, p, key, *args) for p, key in todo]
             try:
                 for fut in as_completed(futures):

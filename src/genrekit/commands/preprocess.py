@@ -18,6 +18,8 @@ def add_arguments(p) -> None:
                    help="refuse files shorter than this many seconds (default 1.0)")
     p.add_argument("--max-duration", type=float, default=None,
                    help="decode at most this many seconds of each file (default 600)")
+    p.add_argument("--backend", choices=["fast", "reference", "torch"], default=None,
+                   help="feature backend (default fast; each has its own cache entries)")
 
 
 def collect_paths(data: list[str]):
@@ -53,7 +55,8 @@ def run(args) -> int:
     max_d = pp.DEFAULT_MAX_DURATION if args.max_duration is None else args.max_duration
     with file_progress(len(paths), f"features ({','.join(spec.names)})") as advance:
         res = pp.preprocess(paths, spec, args.cache_dir, jobs=args.jobs, min_duration=min_d,
-                            max_duration=max_d or None, progress=advance)
+                            max_duration=max_d or None, backend=args.backend,
+                            progress=advance)
     failures = [(str(e), r) for e, r in missing] + res.failures
     failures_csv = Path(args.failures or Path(args.cache_dir) / "failures.csv")
     pp.write_failures(failures_csv, failures)

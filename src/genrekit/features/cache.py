@@ -41,9 +41,55 @@ class FeatureCache:
         self.spec = spec
         self.dtype = np.dtype(dtype)
         self.namespace = f"{spec.key()}-{self.dtype.name}"
+        self._digests: dict | None = None
+        self._digests_dirty = False
 
     def key_for(self, path) -> str:
-        return file_digest(path)
+        """The file's content digest, memoised by (size, mtime, inode) in
+        ``ROOT/digests.json`` so a rerun over a large catalog does not re-read every byte."""
+        import os
+
+        if self._digests is None:
+            self._digests = self._load_digests()
+        st = os.stat(path)
+        stamp = [st.st_size, st.st_mtime_ns, st.st_ino]
+        name = os.path.abspath(path)
+        hit = self._digests.get(name)
+        if hit and hit[:3] == stamp:
+            return hit[3]
+        digest = file_digest(path)
+        self._digests[name] = [*stamp, digest]
+        self._digests_dirty = True
+        return digest
+
+    def _load_digests(self) -> dict:
+        import json
+
+        try:
+            return json.loads((self.root / "digests.json").read_text())
+        except (OSError, ValueError):
+            return {}
+
+    def save_digests(self) -> None:
+        import json
+
+        from ..fileio import atomic_write_text
+
+        if self._digests_dirty:
+            atomic_write_text(self.root / "digests.json", json.dumps(self._digests))
+            self._digests_dirty = False
+
+    def failure(self, key: str) -> str | None:
+        """The recorded reason a file with this content could not be used, if any."""
+        p = self.entry_path(key).with_suffix(".failed")
+        return p.read_text(encoding="utf-8") if p.exists() else None
+
+    def put_failure(self, key: str, reason: str) -> None:
+        """Remember a deterministic failure (undecodable, too short, silent), so reruns
+        report it without decoding the file again; a changed file has another key."""
+        from ..fileio import atomic_write_text
+
+        atomic_write_text(self.entry_path(key).with_suffix(".failed"), reason)
 
     def entry_path(self, key: str) -> Path:
         return self.root / self.namespace / key[:2] / f"{key}.npy"

@@ -16,9 +16,6 @@ import numpy as np
 
 from .filters import stft_window
 
-#: Bump when this backend's output changes (part of the cache key).
-FAST_VERSION = 3
-
 
 @numba.njit(cache=True, nogil=True, inline="always")
 def _search(win, n, v):

@@ -17,9 +17,6 @@ from torch import nn
 from ..errors import ParameterError
 from .torch_backend_support import SUPPORTED
 
-#: Bump when this backend's output changes.
-TORCH_VERSION = 1
-
 
 def _reflect_index(n: int, h: int, device) -> torch.Tensor:
     """Indices of a row padded by ``h`` on both sides with scipy's 'reflect' rule."""

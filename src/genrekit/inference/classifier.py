@@ -271,13 +271,9 @@ def _decode_stream(paths, spec, jobs, group_size, max_duration, features=True):
         for i in range(0, len(paths), group_size):
             yield [_decode_job(p, *args) for p in paths[i:i + group_size]]
         return
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor
+    from ..preprocess import worker_pool
 
-    from ..preprocess import _init_worker
-
-    with ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn"),
-                             initializer=_init_worker) as pool:
+    with worker_pool(jobs) as pool:
         it = pool.map(_decode_job, paths, *[[a] * len(paths) for a in args], chunksize=1)
         group = []
         for r in it:
