@@ -107,3 +107,34 @@ def test_sigkill_half_way_then_resume(tmp_path):
     assert res.ok and res.cached >= first and res.cached + res.computed == 16
     assert len(cache.entries()) == 16
     assert not list((cache_dir / cache.namespace).glob("*/.tmp-*"))
+
+
+def test_rerun_reports_failures_without_decoding_and_sees_changed_files(tmp_path, monkeypatch):
+    src = bad_catalog(tmp_path / "in", n_good=2)
+    paths = sorted(src.iterdir())
+    first = preprocess(paths, SPEC, tmp_path / "cache", jobs=1)
+    import genrekit.preprocess as pp
+
+    def no_decoding(*a, **k):
+        raise AssertionError("a rerun decoded a file")
+
+    monkeypatch.setattr(pp, "extract", no_decoding)
+    again = preprocess(paths, SPEC, tmp_path / "cache", jobs=1)
+    assert sorted(again.failures) == sorted(first.failures) and again.cached == first.computed
+    monkeypatch.undo()
+    write(src / "good0.wav", tone(999, 2.0))  # new content under the same name: a miss
+    third = preprocess(paths, SPEC, tmp_path / "cache", jobs=1)
+    assert third.computed == 1 and third.keys[str(src / "good0.wav")] != first.keys[
+        str(src / "good0.wav")]
+
+
+def test_backends_have_separate_cache_entries(tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    write(src / "a.wav", noise(2.0))
+    fast = preprocess([src / "a.wav"], SPEC, tmp_path / "c", backend="fast")
+    ref = preprocess([src / "a.wav"], SPEC, tmp_path / "c", backend="reference")
+    assert fast.computed == 1 and ref.computed == 1  # never served from the other's entry
+    a = open_cache(tmp_path / "c", SPEC, backend="fast").get(fast.keys[str(src / "a.wav")])
+    b = open_cache(tmp_path / "c", SPEC, backend="reference").get(ref.keys[str(src / "a.wav")])
+    assert np.max(np.abs(a.astype(np.float32) - b.astype(np.float32))) < 0.05  # fp16 storage
