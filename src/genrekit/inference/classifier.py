@@ -173,7 +173,7 @@ class GenreClassifier:
             return self._torch_features(x.to(device))[0].cpu().numpy()
 
     # --- forward + postprocess ------------------------------------------------------------
-    def _slice_probs(self, feats: list[np.ndarray], batch_size: int = 64):
+    def _slice_probs(self, feats: list[np.ndarray], batch_size: int = 16):
         """Slice probabilities of several songs, batched across songs."""
         from ..data.slices import grid_slices
 
@@ -217,13 +217,14 @@ class GenreClassifier:
         return np.array([p.scores[c] for c in self.classes_], dtype=np.float32)
 
     def predict_many(self, paths: Iterable, *, top_k: int = 3, jobs: int = 1,
-                     songs_per_batch: int = 8, batch_size: int = 64,
+                     songs_per_batch: int = 8, batch_size: int = 16,
                      progress: Callable[[str, str], None] | None = None,
                      ) -> Iterator[tuple[str, Prediction | None, str | None]]:
         """Yield ``(path, Prediction or None, error or None)`` in input order.
 
         Decoding and features run in ``jobs`` worker processes; the model sees batches of
-        slices drawn from ``songs_per_batch`` songs at a time. A bad file yields its error
+        ``batch_size`` slices drawn from ``songs_per_batch`` songs at a time (16 keeps the
+        CNN's activations, and so peak memory, small on a CPU; raise it on a GPU). A bad file yields its error
         and the rest go on.
         """
         paths = [str(p) for p in paths]
