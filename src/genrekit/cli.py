@@ -20,6 +20,8 @@ COMMANDS = {
     "demo": "predict the bundled demo excerpts with the bundled model",
     "export": "export a checkpoint to ONNX (runs with onnxruntime, no torch)",
     "serve": "serve a model over HTTP: JSON API and a web page",
+    "tag": "write predicted genres into audio files' tags (journaled, undoable)",
+    "library": "statistics of a tagged collection",
 }
 
 

@@ -224,8 +224,8 @@ class GenreClassifier:
 
         Decoding and features run in ``jobs`` worker processes; the model sees batches of
         ``batch_size`` slices drawn from ``songs_per_batch`` songs at a time (16 keeps the
-        CNN's activations, and so peak memory, small on a CPU; raise it on a GPU). A bad file yields its error
-        and the rest go on.
+        CNN's activations, and so peak memory, small on a CPU; raise it on a GPU). A bad
+        file yields its error and the rest go on.
         """
         paths = [str(p) for p in paths]
         on_gpu = self.feature_backend == "torch"  # else workers compute features on CPU

@@ -1,0 +1,46 @@
+"""``genrekit library stats [--db FILE] [--png FILE]``: the genre distribution of a
+collection, from the predictions catalog that ``genrekit tag`` fills."""
+
+from __future__ import annotations
+
+
+def add_arguments(p) -> None:
+    sub = p.add_subparsers(dest="library_command", metavar="ACTION", required=True)
+    s = sub.add_parser("stats", help="genre distribution of the catalog, with a bar chart")
+    s.add_argument("--db", default="genrekit-library.sqlite")
+    s.add_argument("--png", help="write a bar chart here")
+
+
+def run(args) -> int:
+    from pathlib import Path
+
+    from ..errors import ParameterError
+    from ..library.catalog import PredictionCatalog
+
+    if not Path(args.db).exists():
+        raise ParameterError(f"{args.db}: no predictions catalog yet (run genrekit tag first)")
+    db = PredictionCatalog(args.db)
+    try:
+        counts = db.label_counts()
+    finally:
+        db.close()
+    total = sum(counts.values())
+    for label, n in counts.items():
+        print(f"{label:12s} {n:6d}  {100 * n / max(total, 1):5.1f}%  " + "#" * round(40 * n /
+                                                                                max(total, 1)))
+    print(f"{total} files")
+    if args.png and counts:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(7, 0.4 * len(counts) + 1))
+        ax.barh(list(counts)[::-1], list(counts.values())[::-1], color="#4c78a8")
+        ax.set_xlabel("files")
+        ax.set_title(f"genres of {total} files")
+        fig.tight_layout()
+        fig.savefig(args.png, dpi=100)
+        plt.close(fig)
+        print(f"wrote {args.png}")
+    return 0

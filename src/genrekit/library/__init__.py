@@ -1,0 +1,1 @@
+"""Music libraries: genre tags written safely (journal, undo), a predictions catalog."""

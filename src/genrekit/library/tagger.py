@@ -1,0 +1,164 @@
+"""``tag_files``: predict each file's genre and write it into the file's tags, safely.
+
+Order per file: check it can be tagged and written, read the old values, predict (through
+the catalog when given), decide (threshold, mode), then journal ``planned`` -> atomic write
+-> journal ``done``. A file whose bytes change between the first look and the write is
+skipped. ``undo`` restores the journal's old values on files still as written.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from ..features.cache import file_digest
+from .journal import Journal
+from .tags import TagError, read_tag, tag_kind, write_tag
+
+MODES = ("fill", "overwrite", "append")
+
+
+@dataclass
+class TagResult:
+    file: str
+    action: str  # written | would-write | unchanged | uncertain | skipped | error | done-before
+    old: list[str] = field(default_factory=list)
+    new: list[str] | None = None
+    label: str | None = None
+    score: float | None = None
+    reason: str = ""
+
+
+def new_values(old: list[str], label: str, mode: str) -> list[str] | None:
+    """What the field becomes, or None when it stays as it is."""
+    if mode == "fill":
+        return None if any(v.strip() for v in old) else [label]
+    if mode == "overwrite":
+        return None if old == [label] else [label]
+    if mode == "append":
+        return None if label in old else [*old, label]
+    raise ValueError(mode)
+
+
+def model_id(classifier) -> str:
+    return f"{os.path.basename(classifier.source)}:{file_digest(classifier.source)[:12]}"
+
+
+def tag_files(paths, classifier, *, field_name: str = "genre", mode: str = "fill",
+              min_confidence: float = 0.5, dry_run: bool = False, journal=None, catalog=None,
+              jobs: int = 1, progress=None) -> list[TagResult]:
+    from ..errors import ParameterError
+
+    if mode not in MODES:
+        raise ParameterError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+    if not 0 <= min_confidence <= 1:
+        raise ParameterError(f"min_confidence must be in [0, 1], got {min_confidence}")
+    jr = Journal(journal) if journal else None
+    state = jr.state() if jr else {}
+    mid = model_id(classifier)
+    results: dict[str, TagResult] = {}
+    todo: list[tuple[str, str, list[str]]] = []
+    for p in map(str, paths):
+        try:
+            tag_kind(p)
+            digest = file_digest(p)
+            prev = state.get(p)
+            if prev and prev.get("status") == "done" and prev.get("hash_after") == digest:
+                results[p] = TagResult(p, "done-before", prev["old"], prev["new"],
+                                       reason="already written by this journal")
+                continue
+            if prev and prev.get("status") == "planned" and digest != prev["hash_before"]:
+                if read_tag(p, field_name) == prev["new"]:  # written, killed before 'done'
+                    jr.append(file=p, status="done", hash_after=digest)
+                    results[p] = TagResult(p, "done-before", prev["old"], prev["new"],
+                                           reason="finished by the interrupted run")
+                    continue
+            old = read_tag(p, field_name)
+        except TagError as exc:
+            results[p] = TagResult(p, "skipped", reason=exc.reason)
+            continue
+        except OSError as exc:
+            results[p] = TagResult(p, "error", reason=f"cannot read: {exc.strerror or exc}")
+            continue
+        todo.append((p, digest, old))
+
+    preds = _predict(classifier, todo, catalog, mid, jobs, progress)
+    for p, digest, old in todo:
+        pred, err = preds[p]
+        if err:
+            results[p] = TagResult(p, "error", old, reason=err)
+            continue
+        label, score = pred["label"], float(pred["score"])
+        r = TagResult(p, "unchanged", old, None, label, score)
+        results[p] = r
+        if score < min_confidence:
+            r.action, r.reason = "uncertain", f"confidence {score:.2f} < {min_confidence:g}"
+            continue
+        new = new_values(old, label, mode)
+        if new is None:
+            r.reason = "already set" if mode != "fill" else "field not empty (mode fill)"
+            continue
+        r.new = new
+        if dry_run:
+            r.action = "would-write"
+            continue
+        if not os.access(p, os.W_OK) or not os.access(os.path.dirname(p) or ".", os.W_OK):
+            r.action, r.reason = "skipped", "read-only"
+            continue
+        if file_digest(p) != digest:
+            r.action, r.reason = "skipped", "file changed during the run"
+            continue
+        if jr:
+            jr.append(file=p, status="planned", field=field_name, hash_before=digest, old=old,
+                      new=new, label=label, score=score)
+        try:
+            write_tag(p, new, field_name)
+        except (TagError, OSError) as exc:
+            r.action, r.reason = "error", getattr(exc, "reason", None) or str(exc)
+            continue
+        if jr:
+            jr.append(file=p, status="done", hash_after=file_digest(p))
+        r.action = "written"
+    return [results[str(p)] for p in paths]
+
+
+def _predict(classifier, todo, catalog, mid, jobs, progress):
+    out, need = {}, []
+    for p, digest, _ in todo:
+        hit = catalog.get(p, digest, mid) if catalog else None
+        if hit:
+            out[p] = (hit, None)
+            if progress:
+                progress(p, "cached")
+        else:
+            need.append((p, digest))
+    digests = dict(need)
+    for p, pred, err in classifier.predict_many([p for p, _ in need], jobs=jobs,
+                                                progress=progress):
+        if err:
+            out[p] = (None, err)
+            continue
+        if catalog:
+            catalog.put(p, digests[p], mid, pred)
+        out[p] = ({"label": pred.label, "score": pred.score}, None)
+    return out
+
+
+def undo(journal) -> list[TagResult]:
+    """Restore the old values of every ``done`` write whose file is still as written."""
+    jr = Journal(journal)
+    results = []
+    for p, e in reversed(list(jr.state().items())):
+        if e.get("status") != "done":
+            continue
+        if not os.path.exists(p):
+            results.append(TagResult(p, "skipped", e["new"], e["old"], reason="file is gone"))
+            continue
+        if file_digest(p) != e["hash_after"]:
+            results.append(TagResult(p, "skipped", e["new"], e["old"],
+                                     reason="file changed since genrekit wrote it"))
+            continue
+        write_tag(p, e["old"], e.get("field", "genre"))
+        jr.append(file=p, status="undone", hash_after_undo=file_digest(p))
+        results.append(TagResult(p, "restored", e["new"], e["old"]))
+    return results
