@@ -102,7 +102,7 @@ def tag_files(paths, classifier, *, field_name: str = "genre", mode: str = "fill
         if dry_run:
             r.action = "would-write"
             continue
-        if not os.access(p, os.W_OK) or not os.access(os.path.dirname(p) or ".", os.W_OK):
+        if _read_only(p):
             r.action, r.reason = "skipped", "read-only"
             continue
         if file_digest(p) != digest:
@@ -120,6 +120,16 @@ def tag_files(paths, classifier, *, field_name: str = "genre", mode: str = "fill
             jr.append(file=p, status="done", hash_after=file_digest(p))
         r.action = "written"
     return [results[str(p)] for p in paths]
+
+
+def _read_only(p) -> bool:
+    """The file is marked read-only (no owner write bit: respected even by root) or this
+    user may not replace it (file or folder not writable)."""
+    import stat
+
+    if not os.stat(p).st_mode & stat.S_IWUSR:
+        return True
+    return not (os.access(p, os.W_OK) and os.access(os.path.dirname(p) or ".", os.W_OK))
 
 
 def _predict(classifier, todo, catalog, mid, jobs, progress):
