@@ -23,7 +23,7 @@ def sha(p):
 
 def make_song(path, genre=None, i=0):
     write(path, toy_genre(("tones", "noise", "chirps")[i % 3], 40 + i, seconds=2.5))
-    write_tag(path, ["Title %d" % i], field="title")
+    write_tag(path, [f"Title {i}"], field="title")
     if genre:
         write_tag(path, [genre])
     return path
