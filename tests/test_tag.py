@@ -147,3 +147,38 @@ def test_cli_tag_dry_run_undo_and_stats(tiny_checkpoint, tmp_path, capsys):
     assert "4 files" in capsys.readouterr().out and (tmp_path / "s.png").exists()
     assert main(["tag", "--undo", str(tmp_path / "j.jsonl")]) == 0
     assert all(read_tag(p) == [] for p in d.iterdir())
+
+
+def test_catalog_means_reruns_predict_only_new_or_changed_files(clf, tmp_path, monkeypatch):
+    from genrekit.library.catalog import PredictionCatalog
+
+    files = [make_song(tmp_path / f"c{i}.flac", None, i) for i in range(3)]
+    db = PredictionCatalog(tmp_path / "lib.sqlite")
+    tagger.tag_files(files, clf, min_confidence=0.0, dry_run=True, catalog=db)
+    seen = []
+    real = clf.predict_many
+
+    def spy(paths, **kw):
+        seen.extend(paths)
+        return real(paths, **kw)
+
+    monkeypatch.setattr(clf, "predict_many", spy)
+    write(files[1], toy_genre("noise", 99, seconds=2.0))  # changed content
+    tagger.tag_files(files, clf, min_confidence=0.0, dry_run=True, catalog=db)
+    assert seen == [str(files[1])]
+    assert sum(db.label_counts().values()) == 3
+
+
+def test_file_changed_during_the_run_is_skipped(clf, tmp_path, monkeypatch):
+    p = make_song(tmp_path / "moving.ogg")
+    real = clf.predict_many
+
+    def predict_then_change(paths, **kw):
+        out = list(real(paths, **kw))
+        write_tag(p, ["Edited meanwhile"], field="title")  # another program edits the file
+        return out
+
+    monkeypatch.setattr(clf, "predict_many", predict_then_change)
+    [r] = tagger.tag_files([p], clf, min_confidence=0.0, journal=tmp_path / "j")
+    assert r.action == "skipped" and r.reason == "file changed during the run"
+    assert read_tag(p) == []
