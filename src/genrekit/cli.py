@@ -15,6 +15,7 @@ COMMANDS = {
     "features": "compute features of one file; write a labelled PNG and/or the arrays",
     "preprocess": "compute and cache features for a whole catalog in N processes",
     "train": "train a model on a catalog (folder per genre or CSV)",
+    "finetune": "adapt a trained model (or the bundled one) to your own labels",
     "evaluate": "per-song accuracy, macro-F1, confusion matrix of a checkpoint",
     "predict": "predict the genre of audio files (bundled model by default)",
     "demo": "predict the bundled demo excerpts with the bundled model",

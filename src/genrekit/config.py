@@ -45,6 +45,7 @@ class TrainConfig:
     balanced_sampler: bool = True  # upsample rare genres
     label_smoothing: float = 0.0
     patience: int = 10  # epochs without a better valid macro-F1 before stopping (0: never)
+    freeze_epochs: int = 0  # fine-tuning: train only the new head for this many epochs
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N | mps
     amp: bool = True  # mixed precision on GPU (ignored on CPU)

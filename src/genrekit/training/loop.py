@@ -16,7 +16,8 @@ def standardize(x: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> torch
 
 
 def train_epoch(model, opt, sched, songs, *, width, mean, std, cfg, epoch, device, loss_weight,
-                scaler=None, progress=None, augment=None, db_channels=None) -> float:
+                scaler=None, progress=None, augment=None, db_channels=None,
+                freeze_backbone: bool = False) -> float:
     """One epoch of seeded random crops (augmented when ``augment`` is active); returns the
     mean training loss."""
     from .augment import mixup, random_gain, spec_mask
@@ -28,6 +29,12 @@ def train_epoch(model, opt, sched, songs, *, width, mean, std, cfg, epoch, devic
     else:
         order = uniform_indices(len(songs), n, rng)
     model.train()
+    for name, p in model.named_parameters():  # frozen: only the head learns
+        p.requires_grad_(not freeze_backbone or name.startswith("head."))
+    if freeze_backbone:  # and BatchNorm statistics stay those of the pretrained backbone
+        for name, child in model.named_children():
+            if name != "head":
+                child.eval()
     total, count = 0.0, 0
     amp = scaler is not None
     for b in range(0, n, cfg.batch_size):

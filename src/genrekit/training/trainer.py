@@ -97,7 +97,13 @@ def make_checkpoint(model, cfg, classes, mean, std, metrics, **extra) -> dict:
 
 
 def train(cfg, catalog, out_dir, *, resume: bool = False, callbacks: Callbacks | None = None,
-          ) -> TrainResult:
+          init: dict | None = None) -> TrainResult:
+    """Train ``cfg`` on ``catalog``'s train split, selecting on its valid split.
+
+    ``init``: a loaded checkpoint to fine-tune from: its backbone weights and normalisation
+    are kept and a new head is made for this catalog's classes (its feature spec, slicing
+    and model must be those of ``cfg``; ``genrekit finetune`` arranges that).
+    """
     import torch
 
     from ..checkpoint import load_checkpoint, save_checkpoint
@@ -129,11 +135,17 @@ def train(cfg, catalog, out_dir, *, resume: bool = False, callbacks: Callbacks |
     torch.manual_seed(tc.seed)
     width = seconds_to_frames(cfg.slices.slice_seconds, spec.sr, spec.hop_length)
     hop = seconds_to_frames(cfg.slices.slice_hop_seconds, spec.sr, spec.hop_length)
-    mean_np, std_np = channel_stats(tr)
+    if init is not None:  # the backbone expects the inputs it was trained on
+        mean_np = np.asarray(init["normalization"]["mean"], dtype=np.float32)
+        std_np = np.asarray(init["normalization"]["std"], dtype=np.float32)
+    else:
+        mean_np, std_np = channel_stats(tr)
     db_channels = np.array([c.endswith("_db") for c in spec.channel_names])
     mean, std = torch.from_numpy(mean_np).to(device), torch.from_numpy(std_np).to(device)
-    model = create_model(cfg.model.name, len(classes), spec.n_channels,
-                         **cfg.model.kwargs).to(device)
+    model = create_model(cfg.model.name, len(classes), spec.n_channels, **cfg.model.kwargs)
+    if init is not None:
+        _load_backbone(model, init)
+    model = model.to(device)
     w = class_weights(tr.labels, len(classes), power=tc.class_weight_power)
     loss_weight = torch.from_numpy(w).to(device) if tc.class_weights else None
     opt = torch.optim.AdamW(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
@@ -160,7 +172,8 @@ def train(cfg, catalog, out_dir, *, resume: bool = False, callbacks: Callbacks |
         cb.on_epoch_start(epoch, tc.epochs, n)
         loss = train_epoch(model, opt, sched, tr, width=width, mean=mean, std=std, cfg=tc,
                            epoch=epoch, device=device, loss_weight=loss_weight, scaler=scaler,
-                           progress=cb.on_step, augment=cfg.augment, db_channels=db_channels)
+                           progress=cb.on_step, augment=cfg.augment, db_channels=db_channels,
+                           freeze_backbone=epoch <= tc.freeze_epochs)
         scores, sl = predict_songs(model, va, width=width, hop=hop, mean=mean, std=std,
                                    device=device, rule=tc.aggregate)
         rep = song_and_slice_metrics(scores, sl, va.labels, classes)
@@ -187,6 +200,17 @@ def train(cfg, catalog, out_dir, *, resume: bool = False, callbacks: Callbacks |
         plot_curves(history, out / "curves.png")
         cb.on_epoch_end(row, improved)
     return TrainResult(out, best_path, history, best, failures)
+
+
+def _load_backbone(model, ckpt: dict) -> None:
+    """Every weight but the head's from ``ckpt`` (which may have other classes)."""
+    from ..errors import CheckpointError
+
+    sd = {k: v for k, v in ckpt["state_dict"].items() if not k.startswith("head.")}
+    missing, unexpected = model.load_state_dict(sd, strict=False)
+    if unexpected or any(not k.startswith("head.") for k in missing):
+        raise CheckpointError("<init checkpoint>", "its backbone does not fit this model "
+                              f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
 
 
 def _scheduler(opt, tc, steps_per_epoch: int):

@@ -1,0 +1,65 @@
+"""``genrekit finetune CHECKPOINT NEWDATA --out runs/NAME``: a trained model (``default``:
+the bundled one) adapted to a new label set: same features and backbone, a new head."""
+
+from __future__ import annotations
+
+
+def add_arguments(p) -> None:
+    p.add_argument("checkpoint", help="a .pt checkpoint, or 'default' for the bundled model")
+    p.add_argument("data", help="your labelled catalog: a folder per genre or a CSV")
+    p.add_argument("--out", required=True, help="run folder")
+    p.add_argument("--epochs", type=int, default=15)
+    p.add_argument("--freeze-epochs", type=int, default=3,
+                   help="epochs that train only the new head before everything (default 3)")
+    p.add_argument("--lr", type=float, default=5e-4)
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a train/augment setting, e.g. --set train.batch_size=16")
+    p.add_argument("--cache-dir", default="cache")
+    p.add_argument("--jobs", "-j", type=int, default=1)
+    p.add_argument("--audio-dir", help="audio folder for a CSV catalog")
+    p.add_argument("--resume", action="store_true")
+
+
+def finetune_config(ckpt: dict, args):
+    """The checkpoint's features, slicing, model and augmentation; fine-tuning defaults for
+    training; then the user's overrides."""
+    from ..config import Config, TrainConfig
+
+    base = Config.from_dict({k: v for k, v in ckpt["config"].items()
+                             if k in ("features", "slices", "model", "augment")})
+    d = base.to_dict()
+    d["train"] = {**TrainConfig().__dict__, "epochs": args.epochs, "lr": args.lr,
+                  "freeze_epochs": args.freeze_epochs, "patience": 0,
+                  "cache_dir": args.cache_dir, "jobs": args.jobs}
+    return Config.from_dict(d).override(args.set)
+
+
+def run(args) -> int:
+    import sys
+    from pathlib import Path
+
+    from ..checkpoint import load_checkpoint
+    from ..inference.classifier import DEFAULT_MODEL
+    from ..training.trainer import train
+    from ..ui import TrainProgress
+    from .train import load_labelled_catalog
+
+    src = DEFAULT_MODEL if args.checkpoint == "default" else Path(args.checkpoint)
+    ckpt = load_checkpoint(src)
+    cfg = finetune_config(ckpt, args)
+    out = Path(args.out)
+    if (out / "last.pt").exists() and not args.resume:
+        print(f"genrekit finetune: {out} already holds a run; pass --resume or choose another "
+              "--out", file=sys.stderr)
+        return 2
+    cat = load_labelled_catalog(args.data, args.audio_dir)
+    with TrainProgress() as ui:
+        res = train(cfg, cat, out, resume=args.resume, callbacks=ui, init=ckpt)
+    b = res.best
+    new_classes = load_checkpoint(res.best_path)["classes"]
+    print(f"fine-tuned {src.name} to {len(new_classes)} classes ({', '.join(new_classes)}); "
+          f"best epoch {b['epoch']}: valid accuracy {b['valid_accuracy']:.3f}, macro-F1 "
+          f"{b['valid_macro_f1']:.3f} -> {res.best_path}")
+    for path, reason in res.failures:
+        print(f"failed: {path}: {reason}", file=sys.stderr)
+    return 1 if res.failures else 0

@@ -1,0 +1,83 @@
+import json
+
+import numpy as np
+import pytest
+from conftest import SR, clicks, noise, tone, write
+
+from genrekit.checkpoint import load_checkpoint
+from genrekit.cli import main
+
+TOY = ["features.names=[mel]", "features.n_mels=32", "slices.slice_seconds=1.0",
+       "slices.slice_hop_seconds=0.5", "model.name=tiny", "train.lr=0.005",
+       "train.batch_size=16", "train.patience=0"]
+
+
+def other_genre(label, i, seconds=3.0):
+    rng = np.random.default_rng(500 + i)
+    if label == "bass":
+        y = tone(rng.uniform(60, 160), seconds, amp=0.4)
+    elif label == "treble":
+        y = tone(rng.uniform(2500, 5000), seconds, amp=0.3)
+    else:
+        y = clicks(seconds, every=rng.uniform(0.1, 0.3), amp=0.8)
+    return (y + noise(seconds, amp=0.01, seed=i)).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def new_catalog(tmp_path_factory):
+    root = tmp_path_factory.mktemp("new")
+    (root / "splits").mkdir()
+    train, valid = [], []
+    for label in ("bass", "treble", "clickers"):
+        (root / label).mkdir()
+        for i in range(9):
+            rel = f"{label}/{label}{i}.wav"
+            write(root / rel, other_genre(label, i + 20 * len(label)), SR)
+            (train if i < 6 else valid).append(rel)
+    (root / "splits" / "train.txt").write_text("\n".join(train))
+    (root / "splits" / "valid.txt").write_text("\n".join(valid))
+    return root
+
+
+@pytest.fixture(scope="module")
+def pretrained(toy_catalog, tmp_path_factory):
+    out = tmp_path_factory.mktemp("pre")
+    assert main(["train", str(toy_catalog), "--out", str(out), "--epochs", "6", "--cache-dir",
+                 str(out / "cache"), *sum([["--set", s] for s in TOY], [])]) == 0
+    return out / "best.pt"
+
+
+def test_finetune_to_new_labels(pretrained, new_catalog, tmp_path):
+    out = tmp_path / "ft"
+    assert main(["finetune", str(pretrained), str(new_catalog), "--out", str(out), "--epochs",
+                 "6", "--freeze-epochs", "2", "--lr", "0.005", "--cache-dir",
+                 str(tmp_path / "cache")]) == 0
+    ck = load_checkpoint(out / "best.pt")
+    assert ck["classes"] == ["bass", "clickers", "treble"]
+    old = load_checkpoint(pretrained)
+    assert ck["features"] == old["features"]  # same inputs as the backbone
+    np.testing.assert_allclose(ck["normalization"]["mean"], old["normalization"]["mean"])
+    assert main(["evaluate", str(out / "best.pt"), str(new_catalog), "--subset", "valid",
+                 "--cache-dir", str(tmp_path / "cache"), "--out", str(tmp_path / "ev")]) == 0
+    rep = json.loads((tmp_path / "ev" / "report.json").read_text())
+    assert rep["accuracy"] >= 0.9, rep["accuracy"]
+
+
+def test_frozen_epochs_train_only_the_head(pretrained, new_catalog, tmp_path):
+    out = tmp_path / "frozen"
+    assert main(["finetune", str(pretrained), str(new_catalog), "--out", str(out), "--epochs",
+                 "1", "--freeze-epochs", "1", "--cache-dir", str(tmp_path / "cache")]) == 0
+    old = load_checkpoint(pretrained)["state_dict"]
+    new = load_checkpoint(out / "last.pt")["state_dict"]
+    for k, v in new.items():
+        if k.startswith("head."):
+            continue
+        np.testing.assert_array_equal(v.float().numpy(), old[k].float().numpy(), err_msg=k)
+
+
+def test_finetune_from_the_bundled_model_runs(new_catalog, tmp_path):
+    out = tmp_path / "from-default"
+    assert main(["finetune", "default", str(new_catalog), "--out", str(out), "--epochs", "1",
+                 "--freeze-epochs", "1", "--cache-dir", str(tmp_path / "cache")]) == 0
+    ck = load_checkpoint(out / "best.pt")
+    assert ck["classes"] == ["bass", "clickers", "treble"] and ck["model"]["name"] == "cnn"
