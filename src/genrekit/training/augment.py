@@ -4,6 +4,11 @@
   spans of up to ``time_mask`` frames set to 0 (the channel mean after standardisation).
 - mixup: convex mix of pairs with ``lam ~ Beta(alpha, alpha)``; the loss mixes likewise.
 - gain: a random offset of up to ``gain_db`` dB, applied in the dB domain before scaling.
+- pitch: the whole crop moved up or down by up to ``pitch_shift_bins`` frequency bins (a
+  cheap pitch change in the feature domain; edge rows repeat).
+- tempo: a crop ``factor`` times the slice width (factor uniform in 1 +- ``time_stretch``)
+  resampled to the slice width by linear interpolation of frames.
+All of it happens in training only; evaluation and prediction never augment.
 """
 
 from __future__ import annotations
@@ -20,10 +25,43 @@ class AugmentConfig:
     n_masks: int = 2
     mixup_alpha: float = 0.0  # 0: off
     gain_db: float = 0.0  # 0: off
+    pitch_shift_bins: int = 0  # 0: off
+    time_stretch: float = 0.0  # 0: off; 0.1 = tempo x0.9..x1.1
 
     @property
     def active(self) -> bool:
-        return bool(self.freq_mask or self.time_mask or self.mixup_alpha or self.gain_db)
+        return bool(self.freq_mask or self.time_mask or self.mixup_alpha or self.gain_db
+                    or self.pitch_shift_bins or self.time_stretch)
+
+
+def stretched_crop(X: np.ndarray, width: int, stretch: float,
+                   rng: np.random.Generator) -> np.ndarray:
+    """A random crop of ``X [C, F, T]`` whose length is ``width`` x a random tempo factor,
+    resampled to ``width`` frames (``stretch`` 0: a plain random crop)."""
+    from ..data.slices import random_crop
+
+    if not stretch:
+        return random_crop(X, width, rng)
+    src = max(2, int(round(width * rng.uniform(1 - stretch, 1 + stretch))))
+    crop = random_crop(X, src, rng).astype(np.float32)
+    pos = np.linspace(0, src - 1, width)
+    left = np.minimum(pos.astype(np.int64), src - 2)
+    frac = (pos - left).astype(np.float32)
+    return crop[..., left] * (1 - frac) + crop[..., left + 1] * frac
+
+
+def pitch_shift(x: np.ndarray, max_bins: int, rng: np.random.Generator) -> np.ndarray:
+    """Each example of ``x [B, C, F, T]`` moved by a random whole number of frequency bins
+    in ``[-max_bins, max_bins]``; the vacated rows repeat the edge row."""
+    if not max_bins:
+        return x
+    out = np.empty_like(x)
+    F = x.shape[2]
+    for b in range(len(x)):
+        k = int(rng.integers(-max_bins, max_bins + 1))
+        idx = np.clip(np.arange(F) - k, 0, F - 1)
+        out[b] = x[b][:, idx, :]
+    return out
 
 
 def random_gain(xb: np.ndarray, gain_db: float, db_channels: np.ndarray,

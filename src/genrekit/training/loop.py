@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from ..data.sampling import balanced_indices, uniform_indices
-from ..data.slices import grid_slices, random_crop
+from ..data.slices import grid_slices
 from ..inference.aggregate import aggregate
 
 
@@ -20,7 +20,7 @@ def train_epoch(model, opt, sched, songs, *, width, mean, std, cfg, epoch, devic
                 freeze_backbone: bool = False) -> float:
     """One epoch of seeded random crops (augmented when ``augment`` is active); returns the
     mean training loss."""
-    from .augment import mixup, random_gain, spec_mask
+    from .augment import mixup, pitch_shift, random_gain, spec_mask, stretched_crop
 
     rng = np.random.default_rng([cfg.seed, epoch])
     n = len(songs) * cfg.crops_per_song
@@ -41,12 +41,14 @@ def train_epoch(model, opt, sched, songs, *, width, mean, std, cfg, epoch, devic
         idx = order[b:b + cfg.batch_size]
         if len(idx) < 2:  # BatchNorm needs 2 samples
             continue
-        xb = np.stack([random_crop(songs.features[i], width, rng) for i in idx])
-        xb = xb.astype(np.float32)
+        stretch = augment.time_stretch if augment is not None else 0.0
+        xb = np.stack([stretched_crop(songs.features[i], width, stretch, rng)
+                       for i in idx]).astype(np.float32)
         y = torch.from_numpy(songs.labels[idx]).to(device)
         ya, lam = y, 1.0
         if augment is not None and augment.active:
             xb = random_gain(xb, augment.gain_db, db_channels, rng)
+            xb = pitch_shift(xb, augment.pitch_shift_bins, rng)
         x = standardize(torch.from_numpy(xb).to(device), mean, std)
         if augment is not None and augment.active:
             x = spec_mask(x, augment, rng)
