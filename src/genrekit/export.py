@@ -11,7 +11,7 @@ from . import __version__
 from .fileio import atomic_path
 
 
-def _inference_net(model, mean, std):
+def _inference_net(model, mean, std, temperature: float = 1.0):
     import torch
     from torch import nn
 
@@ -25,7 +25,7 @@ def _inference_net(model, mean, std):
             self.register_buffer("std", torch.as_tensor(std).float()[None, :, None, None])
 
         def forward(self, x):
-            return torch.softmax(self.model((x - self.mean) / self.std), dim=1)
+            return torch.softmax(self.model((x - self.mean) / self.std) / temperature, dim=1)
 
     return InferenceNet().eval()
 
@@ -43,7 +43,7 @@ def export_onnx(checkpoint, out, *, opset: int = 17) -> Path:
     ckpt = load_checkpoint(checkpoint)
     spec = FeatureSpec.from_dict(ckpt["features"])
     net = _inference_net(build_model(ckpt, checkpoint).float(), ckpt["normalization"]["mean"],
-                         ckpt["normalization"]["std"])
+                         ckpt["normalization"]["std"], float(ckpt.get("temperature", 1.0)))
     width = seconds_to_frames(ckpt["slices"]["slice_seconds"], spec.sr, spec.hop_length)
     x = torch.zeros(2, spec.n_channels, spec.height, width)
     out = Path(out)

@@ -28,6 +28,7 @@ class TorchRunner:
         norm = ckpt["normalization"]
         self.mean = torch.as_tensor(norm["mean"]).float().to(self.device)
         self.std = torch.as_tensor(norm["std"]).float().to(self.device)
+        self.temperature = float(ckpt.get("temperature", 1.0))  # see training.calibrate
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         import torch
@@ -37,7 +38,7 @@ class TorchRunner:
         with torch.inference_mode():
             xt = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).to(self.device)
             logits = self.model(standardize(xt, self.mean, self.std))
-            return torch.softmax(logits.float(), dim=1).cpu().numpy()
+            return torch.softmax(logits.float() / self.temperature, dim=1).cpu().numpy()
 
 
 class OnnxRunner:

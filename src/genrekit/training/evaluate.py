@@ -43,7 +43,7 @@ def evaluate_checkpoint(checkpoint, tracks, *, cache_dir="cache", jobs: int = 1,
         model, songs, width=seconds_to_frames(sl["slice_seconds"], spec.sr, spec.hop_length),
         hop=seconds_to_frames(sl["slice_hop_seconds"], spec.sr, spec.hop_length),
         mean=torch.as_tensor(norm["mean"]).float(), std=torch.as_tensor(norm["std"]).float(),
-        device=torch.device("cpu"), rule=rule)
+        device=torch.device("cpu"), rule=rule, temperature=float(ckpt.get("temperature", 1.0)))
     rep = song_and_slice_metrics(scores, slice_probs, songs.labels, classes)
     rep.update({"checkpoint": str(checkpoint), "classes": classes, "aggregate": rule,
                 "skipped": skipped + [list(f) for f in failures],

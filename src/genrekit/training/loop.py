@@ -79,7 +79,7 @@ def train_epoch(model, opt, sched, songs, *, width, mean, std, cfg, epoch, devic
 
 @torch.no_grad()
 def predict_songs(model, songs, *, width, hop, mean, std, device, rule="confidence",
-                  batch_size=64):
+                  batch_size=64, temperature: float = 1.0):
     """Per-slice probabilities and aggregated song scores.
 
     Returns ``(song_scores [S, K], slice_probs list of [N_i, K])``.
@@ -91,7 +91,8 @@ def predict_songs(model, songs, *, width, hop, mean, std, device, rule="confiden
         probs = []
         for b in range(0, len(slices), batch_size):
             x = torch.from_numpy(slices[b:b + batch_size].astype(np.float32)).to(device)
-            probs.append(torch.softmax(model(standardize(x, mean, std)).float(), 1).cpu().numpy())
+            logits = model(standardize(x, mean, std)).float() / temperature
+            probs.append(torch.softmax(logits, 1).cpu().numpy())
         P = np.concatenate(probs)
         slice_probs.append(P)
         song_scores.append(aggregate(P, rule))
