@@ -1,8 +1,11 @@
 import numpy as np
 import pytest
 
-from genrekit.training.calibrate import (apply_temperature, expected_calibration_error,
-                                         fit_temperature)
+from genrekit.training.calibrate import (
+    apply_temperature,
+    expected_calibration_error,
+    fit_temperature,
+)
 
 
 def test_temperature_fixes_an_overconfident_model():
