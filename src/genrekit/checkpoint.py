@@ -15,6 +15,7 @@ FORMAT = "genrekit-checkpoint"
 FORMAT_VERSION = 1
 REQUIRED = ("format", "format_version", "model", "classes", "features", "slices",
             "normalization", "state_dict")
+ENSEMBLE_REQUIRED = ("format", "format_version", "kind", "classes", "members", "weights")
 
 
 def save_checkpoint(path, ckpt: dict) -> Path:
@@ -46,7 +47,8 @@ def load_checkpoint(path, *, map_location="cpu") -> dict:
     if ckpt.get("format_version", 0) > FORMAT_VERSION:
         raise CheckpointError(path, f"format version {ckpt.get('format_version')} is newer "
                                     f"than this genrekit reads ({FORMAT_VERSION}); upgrade")
-    missing = [k for k in REQUIRED if k not in ckpt]
+    required = ENSEMBLE_REQUIRED if ckpt.get("kind") == "ensemble" else REQUIRED
+    missing = [k for k in required if k not in ckpt]
     if missing:
         raise CheckpointError(path, f"incomplete checkpoint, missing {', '.join(missing)}")
     return ckpt

@@ -19,6 +19,7 @@ COMMANDS = {
     "evaluate": "per-song accuracy, macro-F1, confusion matrix of a checkpoint",
     "predict": "predict the genre of audio files (bundled model by default)",
     "demo": "predict the bundled demo excerpts with the bundled model",
+    "ensemble": "average several models (weights equal or fitted on validation)",
     "calibrate": "fit temperature scaling on validation songs (honest probabilities)",
     "export": "export a checkpoint to ONNX (runs with onnxruntime, no torch)",
     "serve": "serve a model over HTTP: JSON API and a web page",

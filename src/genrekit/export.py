@@ -30,20 +30,60 @@ def _inference_net(model, mean, std, temperature: float = 1.0):
     return InferenceNet().eval()
 
 
+def _net_of(ckpt, source):
+    from .checkpoint import build_model
+
+    return _inference_net(build_model(ckpt, source).float(), ckpt["normalization"]["mean"],
+                          ckpt["normalization"]["std"], float(ckpt.get("temperature", 1.0)))
+
+
+def _ensemble_net(ens, source):
+    """One graph for an ensemble whose members share features and slicing: the weighted
+    mean of their slice probabilities (as ``WeightedRunner``), first member's class order."""
+    import torch
+    from torch import nn
+
+    from .errors import ParameterError
+    from .inference.ensemble import same_grid
+
+    if not same_grid(ens):
+        raise ParameterError("this ensemble's members use different features or slicing: one "
+                             "ONNX graph cannot take their inputs; export the members one by "
+                             "one")
+    m0 = ens["members"][0]
+    nets = [_net_of(m, source) for m in ens["members"]]
+    perms = [[m["classes"].index(c) for c in m0["classes"]] for m in ens["members"]]
+
+    class EnsembleNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.nets = nn.ModuleList(nets)
+            self.register_buffer("w", torch.tensor(ens["weights"], dtype=torch.float32))
+            self.perms = [torch.tensor(p) for p in perms]
+
+        def forward(self, x):
+            return sum(self.w[i] * net(x)[:, self.perms[i]] for i, net in enumerate(self.nets))
+
+    meta = {**m0, "model": ens["model"], "metrics": ens.get("metrics", {})}
+    return EnsembleNet().eval(), meta
+
+
 def export_onnx(checkpoint, out, *, opset: int = 17) -> Path:
     """Write ``out`` (.onnx) atomically from a ``.pt`` checkpoint; returns its path."""
     import onnx
     import torch
 
-    from .checkpoint import build_model, load_checkpoint
+    from .checkpoint import load_checkpoint
     from .data.slices import seconds_to_frames
     from .features.spec import FeatureSpec
     from .inference.runners import ONNX_META_KEY
 
     ckpt = load_checkpoint(checkpoint)
+    if ckpt.get("kind") == "ensemble":
+        net, ckpt = _ensemble_net(ckpt, checkpoint)
+    else:
+        net = _net_of(ckpt, checkpoint)
     spec = FeatureSpec.from_dict(ckpt["features"])
-    net = _inference_net(build_model(ckpt, checkpoint).float(), ckpt["normalization"]["mean"],
-                         ckpt["normalization"]["std"], float(ckpt.get("temperature", 1.0)))
     width = seconds_to_frames(ckpt["slices"]["slice_seconds"], spec.sr, spec.hop_length)
     x = torch.zeros(2, spec.n_channels, spec.height, width)
     out = Path(out)

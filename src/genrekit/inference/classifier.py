@@ -110,6 +110,10 @@ class GenreClassifier:
         from ..checkpoint import load_checkpoint
 
         ckpt = load_checkpoint(path)
+        if ckpt.get("kind") == "ensemble":
+            from .ensemble import load_ensemble
+
+            return load_ensemble(ckpt, source=str(path), device=device, **kwargs)
         return cls(ckpt, TorchRunner(ckpt, str(path), device), source=str(path), **kwargs)
 
     @classmethod

@@ -21,10 +21,12 @@ def evaluate_checkpoint(checkpoint, tracks, *, cache_dir="cache", jobs: int = 1,
     from ..data.slices import seconds_to_frames
     from ..features.spec import FeatureSpec
     from .loop import predict_songs, song_and_slice_metrics
-    from .plots import plot_confusion
     from .songs import load_songs
 
     ckpt = load_checkpoint(checkpoint)
+    if ckpt.get("kind") == "ensemble":
+        rep = classifier_report(checkpoint, tracks, jobs=jobs, rule=rule)
+        return _write_report(rep, checkpoint, out_dir)
     model = build_model(ckpt, checkpoint)
     classes = list(ckpt["classes"])
     spec = FeatureSpec.from_dict(ckpt["features"])
@@ -50,11 +52,50 @@ def evaluate_checkpoint(checkpoint, tracks, *, cache_dir="cache", jobs: int = 1,
                 "songs": [{"path": p, "true": classes[y], "pred": classes[int(s.argmax())],
                            "score": float(s.max())}
                           for p, y, s in zip(songs.paths, songs.labels, scores, strict=True)]})
+    return _write_report(rep, checkpoint, out_dir)
+
+
+def _write_report(rep: dict, checkpoint, out_dir) -> dict:
+    from .plots import plot_confusion
+
     if out_dir:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         atomic_write_text(out / "report.json", json.dumps(rep, indent=2))
-        plot_confusion(np.array(rep["confusion_matrix"]), classes, out / "confusion.png",
+        plot_confusion(np.array(rep["confusion_matrix"]), rep["classes"],
+                       out / "confusion.png",
                        title=f"{Path(checkpoint).name}: acc {rep['accuracy']:.3f}, "
                              f"macro-F1 {rep['macro_f1']:.3f}")
+    return rep
+
+
+def classifier_report(model_path, tracks, *, jobs: int = 1, rule: str | None = None) -> dict:
+    """The same report through ``GenreClassifier.load`` (any model file, ensembles too):
+    song scores from predictions, slice accuracy from their timelines."""
+    from ..inference.classifier import GenreClassifier
+    from .loop import song_and_slice_metrics
+
+    clf = GenreClassifier.load(model_path, aggregate=rule)
+    classes = list(clf.classes_)
+    known = [t for t in tracks if t.label in classes]
+    skipped = [(str(t.path), f"label {t.label!r} is not one of the model's classes")
+               for t in tracks if t.label not in classes]
+    label_of = {str(t.path): classes.index(t.label) for t in known}
+    scores, slices, labels, songs = [], [], [], []
+    for p, pred, err in clf.predict_many([t.path for t in known], jobs=jobs):
+        if err:
+            skipped.append((p, err))
+            continue
+        scores.append([pred.scores[c] for c in classes])
+        slices.append(np.array([[s.scores[c] for c in classes] for s in pred.timeline]))
+        labels.append(label_of[p])
+        songs.append({"path": p, "true": classes[label_of[p]], "pred": pred.label,
+                      "score": pred.score})
+    if not scores:
+        from ..errors import ParameterError
+
+        raise ParameterError("no readable labelled songs to evaluate")
+    rep = song_and_slice_metrics(np.array(scores), slices, np.array(labels), classes)
+    rep.update({"checkpoint": str(model_path), "classes": classes, "aggregate": clf.rule,
+                "skipped": [list(s) for s in skipped], "songs": songs})
     return rep
