@@ -5,9 +5,18 @@ import scipy.ndimage as ndi
 from genrekit.features.fast import hpss_magnitudes, median_filter_rows
 
 
+@pytest.fixture(params=[True, False], ids=["threads", "one-core"])
+def kernels(request):
+    from genrekit.features import fast
+
+    fast.set_parallel(request.param)
+    yield request.param
+    fast.set_parallel(True)
+
+
 @pytest.mark.parametrize("n", [1, 3, 5, 14, 15, 16, 30, 31, 32, 100, 1025])
 @pytest.mark.parametrize("k", [1, 3, 7, 31])
-def test_sliding_median_equals_scipy_reflect(n, k):
+def test_sliding_median_equals_scipy_reflect(n, k, kernels):
     rng = np.random.default_rng(n * 100 + k)
     X = rng.standard_normal((5, n)).astype(np.float32)
     X[:, ::3] = X[:, :1]  # ties
@@ -16,7 +25,7 @@ def test_sliding_median_equals_scipy_reflect(n, k):
                                   ndi.median_filter(X, size=(1, k), mode="reflect"))
 
 
-def test_hpss_equals_librosa_bit_for_bit_on_same_magnitude():
+def test_hpss_equals_librosa_bit_for_bit_on_same_magnitude(kernels):
     import librosa
 
     S = np.abs(np.random.default_rng(0).standard_normal((257, 300))).astype(np.float32)

@@ -103,8 +103,9 @@ def _init_worker():
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(1)
-    if "numba" in sys.modules:
-        sys.modules["numba"].set_num_threads(1)
+    from .features import fast
+
+    fast.set_parallel(False)  # one core: the single-thread kernels, no thread pool
     if "torch" in sys.modules:
         sys.modules["torch"].set_num_threads(1)
 
@@ -124,8 +125,10 @@ def worker_pool(jobs: int):
 
     method = "fork" if (sys.platform == "linux" and "torch" not in sys.modules
                         and not _numba_threads_started()) else "spawn"
-    if method == "fork":
-        from .features import fast  # noqa: F401  (load the compiled kernels once, pre-fork)
+    if method == "fork":  # load the single-thread kernels once, here, before forking
+        from .features import fast
+
+        fast.load_kernels()
     return ProcessPoolExecutor(jobs, mp_context=mp.get_context(method),
                                initializer=_init_worker)
 
@@ -209,18 +212,19 @@ def preprocess(paths, spec: FeatureSpec, cache_dir, *, jobs: int = 1,
     if not todo:
         pass
     elif jobs == 1 or len(todo) == 1:
-        import numba
         from threadpoolctl import threadpool_limits
 
-        threads = numba.get_num_threads()
-        numba.set_num_threads(1)  # jobs=1 means one core, like each worker
+        from .features import fast
+
+        was = fast._PARALLEL[0]
+        fast.set_parallel(False)  # jobs=1 means one core, like each worker
         try:
             with threadpool_limits(1):
                 for p, key in todo:
                     _, _, err = _work(p, key, *args)
                     done(p, "failed" if err else "computed", key, err)
         finally:
-            numba.set_num_threads(threads)
+            fast.set_parallel(was)
     else:
         with worker_pool(min(jobs, len(todo))) as pool:
             futures = [pool.submit(_work, p, key, *args) for p, key in todo]

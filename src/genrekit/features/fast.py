@@ -81,14 +81,43 @@ def _median_row(x, k, out, win):
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)
+def _median_rows_par(X, k, out):
+    for r in numba.prange(X.shape[0]):
+        _median_row(X[r], k, out[r], np.empty(k, dtype=X.dtype))
+
+
+@numba.njit(cache=True, nogil=True)
+def _median_rows_ser(X, k, out):
+    win = np.empty(k, dtype=X.dtype)
+    for r in range(X.shape[0]):
+        _median_row(X[r], k, out[r], win)
+
+
+#: Kernels run on numba's thread pool unless set_parallel(False) (one core per process:
+#: preprocessing workers, whose parent must not start that pool before it forks).
+_PARALLEL = [True]
+
+
+def set_parallel(flag: bool) -> None:
+    _PARALLEL[0] = bool(flag)
+
+
+def load_kernels() -> None:
+    """Load the compiled single-thread kernels now (LLVM and the on-disk cache: ~0.4 s),
+    without starting numba's thread pool, so forked workers inherit them ready."""
+    S = np.ones((4, 40), np.float32)
+    _median_rows_ser(S, 3, np.empty_like(S))
+    _masks_ser(S, S, S, np.float32(2), np.float32(1), np.empty_like(S), np.empty_like(S))
+    _band_ser(S, np.zeros(4, np.int64), np.full(4, 2, np.int64), S.T.copy(),
+              np.zeros((4, 4), np.float32))
+
+
 def median_filter_rows(X, k):
     """Median of every ``k``-wide window along the last axis of ``X [R, N]`` (k odd),
     reflect borders; float32 ``[R, N]``."""
-    R = X.shape[0]
+    X = np.ascontiguousarray(X)
     out = np.empty_like(X)
-    for r in numba.prange(R):
-        win = np.empty(k, dtype=X.dtype)
-        _median_row(X[r], k, out[r], win)
+    (_median_rows_par if _PARALLEL[0] else _median_rows_ser)(X, k, out)
     return out
 
 
@@ -122,29 +151,42 @@ def _pow(x, power):
     return x * x if power == 2.0 else x ** power
 
 
-@numba.njit(cache=True, nogil=True, parallel=True)
-def _soft_masks(S, harm, perc, power, margin):
-    """librosa's HPSS soft masks (``split_zeros=False``) applied to ``S``, fused in one
-    pass: ``H = S * h^p / (h^p + (m*p)^p)``, ``P`` likewise; 0 where both medians are 0."""
-    F, T = S.shape
-    H = np.empty_like(S)
-    P = np.empty_like(S)
+@numba.njit(cache=True, nogil=True, inline="always")
+def _masks_row(S, harm, perc, power, margin, H, P):
+    """librosa's soft masks (``split_zeros=False``) applied to one row of ``S``:
+    ``H = S * h^p / (h^p + (m*p)^p)``, ``P`` likewise; 0 where both medians are 0."""
     tiny = np.float32(1.1754944e-38)
-    for f in numba.prange(F):
-        for t in range(T):
-            h, p = harm[f, t], perc[f, t]
-            zh = max(h, p * margin)  # Z of the harmonic mask (X=h, X_ref=p*margin)
-            zp = max(p, h * margin)
-            if zh < tiny:
-                H[f, t] = 0.0
-            else:
-                a, r = _pow(h / zh, power), _pow(p * margin / zh, power)
-                H[f, t] = S[f, t] * (a / (a + r))
-            if zp < tiny:
-                P[f, t] = 0.0
-            else:
-                a, r = _pow(p / zp, power), _pow(h * margin / zp, power)
-                P[f, t] = S[f, t] * (a / (a + r))
+    for t in range(S.shape[0]):
+        h, p = harm[t], perc[t]
+        zh = max(h, p * margin)  # Z of the harmonic mask (X=h, X_ref=p*margin)
+        zp = max(p, h * margin)
+        if zh < tiny:
+            H[t] = 0.0
+        else:
+            a, r = _pow(h / zh, power), _pow(p * margin / zh, power)
+            H[t] = S[t] * (a / (a + r))
+        if zp < tiny:
+            P[t] = 0.0
+        else:
+            a, r = _pow(p / zp, power), _pow(h * margin / zp, power)
+            P[t] = S[t] * (a / (a + r))
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _masks_par(S, harm, perc, power, margin, H, P):
+    for f in numba.prange(S.shape[0]):
+        _masks_row(S[f], harm[f], perc[f], power, margin, H[f], P[f])
+
+
+@numba.njit(cache=True, nogil=True)
+def _masks_ser(S, harm, perc, power, margin, H, P):
+    for f in range(S.shape[0]):
+        _masks_row(S[f], harm[f], perc[f], power, margin, H[f], P[f])
+
+
+def _soft_masks(S, harm, perc, power, margin):
+    H, P = np.empty_like(S), np.empty_like(S)
+    (_masks_par if _PARALLEL[0] else _masks_ser)(S, harm, perc, power, margin, H, P)
     return H, P
 
 
@@ -162,16 +204,30 @@ def hpss_magnitudes(S: np.ndarray, *, kernel_size: int = 31, power: float = 2.0,
     return _soft_masks(S, harm, perc, np.float32(power), np.float32(margin))
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _band_row(w_row, lo, hi, X, out_row):
+    for f in range(lo, hi):
+        w = w_row[f]
+        for t in range(X.shape[1]):
+            out_row[t] += w * X[f, t]
+
+
 @numba.njit(cache=True, nogil=True, parallel=True)
+def _band_par(weights, lo, hi, X, out):
+    for m in numba.prange(weights.shape[0]):
+        _band_row(weights[m], lo[m], hi[m], X, out[m])
+
+
+@numba.njit(cache=True, nogil=True)
+def _band_ser(weights, lo, hi, X, out):
+    for m in range(weights.shape[0]):
+        _band_row(weights[m], lo[m], hi[m], X, out[m])
+
+
 def _band_project(weights, lo, hi, X):
     """``weights @ X`` for a banded ``weights [M, F]`` (row m nonzero in ``lo[m]:hi[m]``)."""
-    M, T = weights.shape[0], X.shape[1]
-    out = np.zeros((M, T), dtype=np.float32)
-    for m in numba.prange(M):
-        for f in range(lo[m], hi[m]):
-            w = weights[m, f]
-            for t in range(T):
-                out[m, t] += w * X[f, t]
+    out = np.zeros((weights.shape[0], X.shape[1]), dtype=np.float32)
+    (_band_par if _PARALLEL[0] else _band_ser)(weights, lo, hi, X, out)
     return out
 
 
