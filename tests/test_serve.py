@@ -41,6 +41,10 @@ def test_health_models_docs(client, clf):
     m = client.get("/v1/models").json()["models"][0]
     assert m["classes"] == clf.classes_ and m["features"]["n_mels"] == 32
     assert "/v1/predict" in client.get("/openapi.json").json()["paths"]
+    docs = client.get("/docs")
+    assert docs.status_code == 200 and "/docs-static/swagger-ui-bundle.js" in docs.text
+    assert "cdn." not in docs.text  # the docs page loads nothing from elsewhere
+    assert client.get("/docs-static/swagger-ui-bundle.js").status_code == 200
     page = client.get("/")
     assert page.status_code == 200 and "genrekit" in page.text
     import re  # nothing is loaded from elsewhere (no CDN): no external src/href/url()/fetch

@@ -39,8 +39,10 @@ def create_app(classifier, *, max_upload: int = DEFAULT_MAX_UPLOAD, max_concurre
         finally:
             shutil.rmtree(state["tmp"], ignore_errors=True)
 
-    app = FastAPI(title="genrekit", version=_version(), lifespan=lifespan,
+    app = FastAPI(title="genrekit", version=_version(), lifespan=lifespan, docs_url=None,
+                  redoc_url=None,
                   description="Music genre classification. POST an audio file to /v1/predict.")
+    _mount_docs(app)
     app.state.classifier = classifier
     app.state.tmp = state
 
@@ -98,6 +100,28 @@ def create_app(classifier, *, max_upload: int = DEFAULT_MAX_UPLOAD, max_concurre
         return FileResponse(STATIC / "index.html", media_type="text/html")
 
     return app
+
+
+def _mount_docs(app) -> None:
+    """Swagger UI at /docs, its assets served by the app itself (swagger-ui-bundle), so the
+    docs work without the internet; without that package, FastAPI's CDN-hosted page."""
+    from fastapi.openapi.docs import get_swagger_ui_html
+
+    try:
+        import swagger_ui_bundle
+        from fastapi.staticfiles import StaticFiles
+
+        app.mount("/docs-static", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path),
+                  name="docs-static")
+        assets = {"swagger_js_url": "/docs-static/swagger-ui-bundle.js",
+                  "swagger_css_url": "/docs-static/swagger-ui.css",
+                  "swagger_favicon_url": "/docs-static/favicon-32x32.png"}
+    except ImportError:
+        assets = {}
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs():
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="genrekit API", **assets)
 
 
 def _safe(name: str | None) -> str:
