@@ -125,10 +125,6 @@ def worker_pool(jobs: int):
 
     method = "fork" if (sys.platform == "linux" and "torch" not in sys.modules
                         and not _numba_threads_started()) else "spawn"
-    if method == "fork":  # load the single-thread kernels once, here, before forking
-        from .features import fast
-
-        fast.load_kernels()
     return ProcessPoolExecutor(jobs, mp_context=mp.get_context(method),
                                initializer=_init_worker)
 

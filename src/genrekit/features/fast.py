@@ -102,16 +102,6 @@ def set_parallel(flag: bool) -> None:
     _PARALLEL[0] = bool(flag)
 
 
-def load_kernels() -> None:
-    """Load the compiled single-thread kernels now (LLVM and the on-disk cache: ~0.4 s),
-    without starting numba's thread pool, so forked workers inherit them ready."""
-    S = np.ones((4, 40), np.float32)
-    _median_rows_ser(S, 3, np.empty_like(S))
-    _masks_ser(S, S, S, np.float32(2), np.float32(1), np.empty_like(S), np.empty_like(S))
-    _band_ser(S, np.zeros(4, np.int64), np.full(4, 2, np.int64), S.T.copy(),
-              np.zeros((4, 4), np.float32))
-
-
 def median_filter_rows(X, k):
     """Median of every ``k``-wide window along the last axis of ``X [R, N]`` (k odd),
     reflect borders; float32 ``[R, N]``."""
