@@ -87,7 +87,7 @@ def test_sigkill_half_way_then_resume(tmp_path):
     src = tmp_path / "in"
     src.mkdir()
     for i in range(16):
-        write(src / f"s{i:02d}.wav", noise(6.0, amp=0.05, seed=i))
+        write(src / f"s{i:02d}.wav", noise(20.0, amp=0.05, seed=i))
     cache_dir = tmp_path / "cache"
     cmd = [sys.executable, "-m", "genrekit.cli", "preprocess", str(src), "--features",
            "mel,hpss", "--cache-dir", str(cache_dir), "--jobs", "1"]
