@@ -114,3 +114,21 @@ def test_torch_feature_path_matches_cpu_path(tiny_checkpoint, songs):
         assert err is None and pred.label == ref[p].label
         np.testing.assert_allclose(list(pred.scores.values()), list(ref[p].scores.values()),
                                    atol=1e-4)
+
+
+def test_test_time_augmentation(tiny_checkpoint, songs, capsys):
+    plain = GenreClassifier.load(tiny_checkpoint)
+    tta = GenreClassifier.load(tiny_checkpoint, tta=1)
+    p = songs / "tones.wav"
+    a, b = plain.predict(p), tta.predict(p)
+    assert len(a.timeline) == len(b.timeline)
+    assert sum(b.scores.values()) == pytest.approx(1.0, abs=1e-5)
+    assert any(abs(a.scores[c] - b.scores[c]) > 1e-6 for c in plain.classes_)
+    X = plain.features(p)
+    (P0,), _ = plain._slice_probs([X])
+    F = X.shape[1]
+    up = plain._slice_probs([X[:, np.clip(np.arange(F) - 1, 0, F - 1)]])[0][0]
+    down = plain._slice_probs([X[:, np.clip(np.arange(F) + 1, 0, F - 1)]])[0][0]
+    (Pt,), _ = tta._slice_probs([X])
+    np.testing.assert_allclose(Pt, (P0 + up + down) / 3, atol=1e-6)
+    assert main(["predict", str(p), "--model", str(tiny_checkpoint), "--tta", "1"]) == 0

@@ -25,12 +25,16 @@ def add_model_args(p) -> None:
                         "of slice probabilities weighted by each slice's confidence)")
     p.add_argument("--jobs", "-j", type=int, default=1, help="decoding/feature processes")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
+    p.add_argument("--tta", type=int, default=0, metavar="N",
+                   help="test-time augmentation: also average over pitch shifts of 1..N mel "
+                        "bins up and down (N=1: 3x the model work)")
 
 
 def load_classifier(args):
     from ..inference.classifier import GenreClassifier
 
-    kw = {"aggregate": args.aggregate, "device": args.device}
+    kw = {"aggregate": args.aggregate, "device": args.device,
+          "tta": getattr(args, "tta", 0)}
     if args.model:
         return GenreClassifier.load(args.model, **kw)
     return GenreClassifier.from_pretrained(**kw)

@@ -65,7 +65,8 @@ class GenreClassifier:
     """
 
     def __init__(self, meta: dict, runner, *, source: str = "<checkpoint>",
-                 aggregate: str | None = None, max_duration: float | None = 600.0):
+                 aggregate: str | None = None, max_duration: float | None = 600.0,
+                 tta: int = 0):
         """``meta``: a checkpoint's (or ONNX file's) classes, features, slices, model,
         metrics; ``runner``: slices -> probabilities (see ``inference.runners``)."""
         from ..data.slices import seconds_to_frames
@@ -88,6 +89,7 @@ class GenreClassifier:
         self.metrics = meta.get("metrics", {})
         self.model_name = meta["model"]["name"]
         self.max_duration = max_duration
+        self.tta = int(tta)  # test-time augmentation: also +-1..tta mel-bin pitch shifts
         # on a GPU the features are computed there too (stft/mel/hpss/mfcc); else numba
         on_gpu = getattr(getattr(runner, "device", None), "type", "cpu") == "cuda"
         self.feature_backend = "torch" if on_gpu and torch_supports(self.spec) else "fast"
@@ -188,10 +190,20 @@ class GenreClassifier:
             starts.append(st)
             owner += [i] * len(st)
         allS = np.concatenate(slices)
-        P = np.concatenate([self.runner(allS[b:b + batch_size])
-                            for b in range(0, len(allS), batch_size)])
+        P = self._run(allS, batch_size)
+        if self.tta:  # the mean over pitch-shifted copies of every slice
+            F = allS.shape[2]
+            shifts = [k for k in range(-self.tta, self.tta + 1) if k]
+            for k in shifts:
+                P = P + self._run(allS[:, :, np.clip(np.arange(F) - k, 0, F - 1), :],
+                                  batch_size)
+            P = P / (1 + len(shifts))
         owner = np.asarray(owner)
         return [P[owner == i] for i in range(len(feats))], starts
+
+    def _run(self, x: np.ndarray, batch_size: int) -> np.ndarray:
+        return np.concatenate([self.runner(x[b:b + batch_size])
+                               for b in range(0, len(x), batch_size)])
 
     def _postprocess(self, P, starts, n_frames, top_k, path=None) -> Prediction:
         song = aggregate(P, self.rule)

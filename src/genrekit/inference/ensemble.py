@@ -77,7 +77,7 @@ class EnsembleClassifier:
     member's."""
 
     def __init__(self, ens: dict, *, source="<ensemble>", aggregate: str | None = None,
-                 device: str = "cpu", max_duration: float | None = 600.0):
+                 device: str = "cpu", max_duration: float | None = 600.0, tta: int = 0):
         from .classifier import GenreClassifier
         from .runners import TorchRunner
 
@@ -87,7 +87,8 @@ class EnsembleClassifier:
         self.classes_ = list(ens["classes"])
         self.weights = np.asarray(ens["weights"], np.float64)
         self.members = [GenreClassifier(m, TorchRunner(m, source, device), source=source,
-                                        aggregate=aggregate, max_duration=max_duration)
+                                        aggregate=aggregate, max_duration=max_duration,
+                                        tta=tta)
                         for m in ens["members"]]
         first = self.members[0]
         self.spec, self.slices, self.rule = first.spec, first.slices, first.rule
