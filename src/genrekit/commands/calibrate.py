@@ -16,16 +16,14 @@ def add_arguments(p) -> None:
 
 def run(args) -> int:
     import numpy as np
-    import torch
 
     from ..checkpoint import load_checkpoint, save_checkpoint
     from ..data.manifest import apply_split_lists, load_catalog
-    from ..data.slices import seconds_to_frames
     from ..errors import ParameterError
     from ..features.spec import FeatureSpec
     from ..inference.aggregate import aggregate
     from ..training.calibrate import apply_temperature, expected_calibration_error, fit_temperature
-    from ..training.loop import predict_songs
+    from ..training.evaluate import checkpoint_song_scores
     from ..training.songs import load_songs
 
     ckpt = load_checkpoint(args.checkpoint)
@@ -40,21 +38,14 @@ def run(args) -> int:
         raise ParameterError("no labelled songs with the model's classes to calibrate on")
     spec = FeatureSpec.from_dict(ckpt["features"])
     songs, _ = load_songs(tracks, classes, spec, args.cache_dir)
-    from ..checkpoint import build_model
-
-    model = build_model(ckpt, args.checkpoint).float()
-    sl, norm = ckpt["slices"], ckpt["normalization"]
+    rule = ckpt["slices"].get("aggregate", "confidence")
     t0 = float(ckpt.get("temperature", 1.0))
-    _, slice_probs = predict_songs(  # at T = 1: the model's own probabilities
-        model, songs, width=seconds_to_frames(sl["slice_seconds"], spec.sr, spec.hop_length),
-        hop=seconds_to_frames(sl["slice_hop_seconds"], spec.sr, spec.hop_length),
-        mean=torch.as_tensor(norm["mean"]).float(), std=torch.as_tensor(norm["std"]).float(),
-        device=torch.device("cpu"))
+    _, slice_probs = checkpoint_song_scores(ckpt, args.checkpoint, songs, rule=rule,
+                                            temperature=1.0)  # the model's own probabilities
     P = np.concatenate(slice_probs)
     y = np.concatenate([np.full(len(p), lab) for p, lab in zip(slice_probs, songs.labels,
                                                                strict=True)])
     T = fit_temperature(np.log(np.clip(P, 1e-12, 1)), y)
-    rule = sl.get("aggregate", "confidence")
 
     def song_ece(temp):
         scores = np.stack([aggregate(apply_temperature(p, temp), rule) for p in slice_probs])

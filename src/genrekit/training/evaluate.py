@@ -15,19 +15,15 @@ def evaluate_checkpoint(checkpoint, tracks, *, cache_dir="cache", jobs: int = 1,
     """Report dict (``accuracy``, ``macro_f1``, ``per_class``, ``confusion_matrix``,
     ``slice_accuracy``, ``skipped``...); with ``out_dir`` also ``report.json`` and
     ``confusion.png`` there."""
-    import torch
-
-    from ..checkpoint import build_model, load_checkpoint
-    from ..data.slices import seconds_to_frames
+    from ..checkpoint import load_checkpoint
     from ..features.spec import FeatureSpec
-    from .loop import predict_songs, song_and_slice_metrics
+    from .loop import song_and_slice_metrics
     from .songs import load_songs
 
     ckpt = load_checkpoint(checkpoint)
     if ckpt.get("kind") == "ensemble":
         rep = classifier_report(checkpoint, tracks, jobs=jobs, rule=rule)
         return _write_report(rep, checkpoint, out_dir)
-    model = build_model(ckpt, checkpoint)
     classes = list(ckpt["classes"])
     spec = FeatureSpec.from_dict(ckpt["features"])
     sl = ckpt["slices"]
@@ -40,12 +36,7 @@ def evaluate_checkpoint(checkpoint, tracks, *, cache_dir="cache", jobs: int = 1,
         from ..errors import ParameterError
 
         raise ParameterError("no readable labelled songs to evaluate")
-    norm = ckpt["normalization"]
-    scores, slice_probs = predict_songs(
-        model, songs, width=seconds_to_frames(sl["slice_seconds"], spec.sr, spec.hop_length),
-        hop=seconds_to_frames(sl["slice_hop_seconds"], spec.sr, spec.hop_length),
-        mean=torch.as_tensor(norm["mean"]).float(), std=torch.as_tensor(norm["std"]).float(),
-        device=torch.device("cpu"), rule=rule, temperature=float(ckpt.get("temperature", 1.0)))
+    scores, slice_probs = checkpoint_song_scores(ckpt, checkpoint, songs, rule=rule)
     rep = song_and_slice_metrics(scores, slice_probs, songs.labels, classes)
     rep.update({"checkpoint": str(checkpoint), "classes": classes, "aggregate": rule,
                 "skipped": skipped + [list(f) for f in failures],
@@ -53,6 +44,27 @@ def evaluate_checkpoint(checkpoint, tracks, *, cache_dir="cache", jobs: int = 1,
                            "score": float(s.max())}
                           for p, y, s in zip(songs.paths, songs.labels, scores, strict=True)]})
     return _write_report(rep, checkpoint, out_dir)
+
+
+def checkpoint_song_scores(ckpt: dict, source, songs, *, rule: str, temperature=None):
+    """Song scores ``[S, K]`` and per-song slice probabilities of a loaded checkpoint on
+    cached ``songs`` (its own slicing, normalisation and, unless given, temperature)."""
+    import torch
+
+    from ..checkpoint import build_model
+    from ..data.slices import seconds_to_frames
+    from ..features.spec import FeatureSpec
+    from .loop import predict_songs
+
+    spec = FeatureSpec.from_dict(ckpt["features"])
+    sl, norm = ckpt["slices"], ckpt["normalization"]
+    t = float(ckpt.get("temperature", 1.0)) if temperature is None else temperature
+    return predict_songs(
+        build_model(ckpt, source).float(), songs,
+        width=seconds_to_frames(sl["slice_seconds"], spec.sr, spec.hop_length),
+        hop=seconds_to_frames(sl["slice_hop_seconds"], spec.sr, spec.hop_length),
+        mean=torch.as_tensor(norm["mean"]).float(), std=torch.as_tensor(norm["std"]).float(),
+        device=torch.device("cpu"), rule=rule, temperature=t)
 
 
 def _write_report(rep: dict, checkpoint, out_dir) -> dict:
