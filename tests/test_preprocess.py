@@ -138,3 +138,17 @@ def test_backends_have_separate_cache_entries(tmp_path):
     a = open_cache(tmp_path / "c", SPEC, backend="fast").get(fast.keys[str(src / "a.wav")])
     b = open_cache(tmp_path / "c", SPEC, backend="reference").get(ref.keys[str(src / "a.wav")])
     assert np.max(np.abs(a.astype(np.float32) - b.astype(np.float32))) < 0.05  # fp16 storage
+
+
+def test_cli_csv_catalog_with_audio_dir(tmp_path):
+    audio = tmp_path / "audio"
+    audio.mkdir()
+    write(audio / "1.wav", tone(300, 1.5))
+    write(audio / "2.wav", tone(500, 1.5))
+    (tmp_path / "train.csv").write_text("Id,Genre\n1.wav,a\n2.wav,b\n3.wav,c\n")
+    rc = main(["preprocess", str(tmp_path / "train.csv"), "--audio-dir", str(audio),
+               "--features", "mel", "--n-mels", "32", "--cache-dir", str(tmp_path / "c")])
+    assert rc == 1  # 3.wav is missing: reported, the other two cached
+    rows = list(csv.DictReader(open(tmp_path / "c" / "failures.csv")))
+    assert [r["file"] for r in rows] == ["3.wav"]
+    assert len(open_cache(tmp_path / "c", SPEC).entries()) == 2

@@ -18,11 +18,12 @@ def add_arguments(p) -> None:
                    help="refuse files shorter than this many seconds (default 1.0)")
     p.add_argument("--max-duration", type=float, default=None,
                    help="decode at most this many seconds of each file (default 600)")
+    p.add_argument("--audio-dir", help="audio folder for a CSV catalog (default: its folder)")
     p.add_argument("--backend", choices=["fast", "reference", "torch"], default=None,
                    help="feature backend (default fast; each has its own cache entries)")
 
 
-def collect_paths(data: list[str]):
+def collect_paths(data: list[str], audio_dir=None):
     """Audio paths from CSV catalogs, labelled folders or plain folders/files."""
     from pathlib import Path
 
@@ -31,7 +32,7 @@ def collect_paths(data: list[str]):
     paths, missing = [], []
     for d in data:
         if Path(d).suffix.lower() in (".csv", ".tsv"):
-            cat = load_catalog(d)
+            cat = load_catalog(d, audio_dir=audio_dir)
         else:
             cat = scan_audio([d])
         paths += [t.path for t in cat]
@@ -46,7 +47,7 @@ def run(args) -> int:
     from ..ui import console, file_progress
 
     spec = spec_from_args(args)
-    paths, missing = collect_paths(args.data)
+    paths, missing = collect_paths(args.data, args.audio_dir)
     con = console()
     if not paths and not missing:
         con.print(f"no audio files found in {', '.join(args.data)}")
