@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import GenrekitError, NotFittedError, ParameterError
+from ..errors import NotFittedError, ParameterError
 from .aggregate import RULES, aggregate
 
 DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "pretrained" / "default.pt"
@@ -245,7 +245,9 @@ class GenreClassifier:
         """
         paths = [str(p) for p in paths]
         on_gpu = self.feature_backend == "torch"  # else workers compute features on CPU
-        for group in _decode_stream(paths, self.spec, jobs, songs_per_batch,
+        from .stream import decode_stream
+
+        for group in decode_stream(paths, self.spec, jobs, songs_per_batch,
                                     self.max_duration, features=not on_gpu):
             good = [(p, self.features_from_audio(a) if on_gpu else a)
                     for p, a, err in group if err is None]
@@ -258,48 +260,6 @@ class GenreClassifier:
                 if progress:
                     progress(p, "failed" if err else "done")
                 yield p, results.get(p), err
-
-
-def _decode_job(path: str, spec_dict: dict, max_duration, features: bool):
-    """Worker: the checked audio at the model's rate, or its features (fast CPU backend)
-    when ``features``; or the error's one line."""
-    from ..features.spec import FeatureSpec
-    from ..preprocess import decode_checked
-
-    try:
-        spec = FeatureSpec.from_dict(spec_dict)
-        y = decode_checked(path, spec, max_duration=max_duration)
-        if features:
-            from ..features import compute_features
-
-            return path, compute_features(y, spec.sr, spec), None
-        return path, y, None
-    except GenrekitError as exc:
-        return path, None, getattr(exc, "reason", None) or str(exc)
-    except Exception as exc:
-        return path, None, f"unexpected {type(exc).__name__}: {str(exc)[:200]}"
-
-
-def _decode_stream(paths, spec, jobs, group_size, max_duration, features=True):
-    """Groups of ``(path, features or audio or None, error or None)``, in input order,
-    decoded (and with ``features`` computed) in ``jobs`` worker processes."""
-    args = (spec.to_dict(), max_duration, features)
-    if jobs <= 1 or len(paths) <= 1:
-        for i in range(0, len(paths), group_size):
-            yield [_decode_job(p, *args) for p in paths[i:i + group_size]]
-        return
-    from ..preprocess import worker_pool
-
-    with worker_pool(jobs) as pool:
-        it = pool.map(_decode_job, paths, *[[a] * len(paths) for a in args], chunksize=1)
-        group = []
-        for r in it:
-            group.append(r)
-            if len(group) == group_size:
-                yield group
-                group = []
-        if group:
-            yield group
 
 
 def _has_onnxruntime() -> bool:
