@@ -99,27 +99,6 @@ def resample(y: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
     return np.ascontiguousarray(np.atleast_2d(out.T), dtype=np.float32)
 
 
-def audio_duration(path) -> float:
-    """Duration in seconds from the file header (no full decode where the format allows)."""
-    import soundfile as sf
-
-    path = Path(path)
-    if path.suffix.lower() in SOUNDFILE_EXTS:
-        try:
-            return float(sf.info(str(path)).duration)
-        except Exception:
-            pass
-    av = _import_av()
-    try:
-        with av.open(str(path)) as container:
-            if container.duration is not None:
-                return container.duration / 1_000_000
-    except Exception as exc:
-        raise AudioLoadError(path, f"not a readable audio file ({_short(exc)})") from None
-    y, sr = load_audio(path, sr=None)
-    return len(y) / sr
-
-
 def _read_soundfile(path: Path, offset: float, duration: float | None):
     import soundfile as sf
 
