@@ -132,3 +132,16 @@ def test_test_time_augmentation(tiny_checkpoint, songs, capsys):
     (Pt,), _ = tta._slice_probs([X])
     np.testing.assert_allclose(Pt, (P0 + up + down) / 3, atol=1e-6)
     assert main(["predict", str(p), "--model", str(tiny_checkpoint), "--tta", "1"]) == 0
+
+
+def test_long_files_say_only_the_start_was_analysed(tiny_checkpoint, tmp_path, capsys):
+    write(tmp_path / "long.wav", toy_genre("noise", 3, seconds=6.0))
+    clf = GenreClassifier.load(tiny_checkpoint, max_duration=4.0)
+    p = clf.predict(tmp_path / "long.wav")
+    assert p.duration == pytest.approx(4.0, abs=0.05)
+    from types import SimpleNamespace
+
+    from genrekit.commands.predict_formats import table
+
+    out = table([p], [], clf, SimpleNamespace(top_k=3, timeline=False))
+    assert "(first 4 s)" in out

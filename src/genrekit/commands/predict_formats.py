@@ -20,8 +20,12 @@ def table(results, errors, clf, args) -> str:
     t.add_column("genre", style="bold")
     t.add_column("score", justify="right")
     t.add_column(f"top {args.top_k}")
+    limit = getattr(clf, "max_duration", None)
     for p in results:
-        t.add_row(Path(p.path).name, p.label, f"{p.score:.2f}",
+        name = Path(p.path).name
+        if limit and p.duration >= limit - 0.5:  # long files: only the start is analysed
+            name += f" (first {limit:g} s)"
+        t.add_row(name, p.label, f"{p.score:.2f}",
                   ", ".join(f"{lbl} {s:.2f}" for lbl, s in p.top_k))
     for path, reason in errors:
         t.add_row(Path(path).name, "[red]error[/]", "", reason)
