@@ -29,8 +29,7 @@ def main():
     ap.add_argument("--cache-dir", default="cache")
     a = ap.parse_args()
 
-    from sklearn.metrics import accuracy_score, f1_score
-    from train_gtzan import mfcc_stats
+    from train_gtzan import mfcc_logreg
 
     from genrekit.checkpoint import load_checkpoint, save_checkpoint
     from genrekit.config import load_config
@@ -41,18 +40,7 @@ def main():
 
     cat = load_catalog(GTZAN)
     tr, va = cat.subset("train"), cat.subset("valid")
-    rows = {}
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    y_tr, y_va = [t.label for t in tr], [t.label for t in va]
-    Xtr, Xva = mfcc_stats([t.path for t in tr]), mfcc_stats([t.path for t in va])
-    lr = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000,
-                                                            class_weight="balanced"))
-    pred = lr.fit(Xtr, y_tr).predict(Xva)
-    rows["logreg on MFCC mean+std"] = [(accuracy_score(y_va, pred),
-                                        f1_score(y_va, pred, average="macro"))]
+    rows = {"logreg on MFCC mean+std": [mfcc_logreg(list(tr), list(va))]}
     best = {}
     out = Path(a.out)
     for model in a.models.split(","):

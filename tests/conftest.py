@@ -85,21 +85,27 @@ def toy_genre(label: str, i: int, seconds: float = 4.0) -> np.ndarray:
     return (y + noise(seconds, amp=0.01, seed=i)[: len(y)]).astype(np.float32)
 
 
-@pytest.fixture(scope="session")
-def toy_catalog(tmp_path_factory):
-    """Folder per genre with splits/train.txt and valid.txt: 8 train + 4 valid songs each."""
-    root = tmp_path_factory.mktemp("toy")
+def split_catalog_folder(root, labels, make_audio, *, n_train: int, n_valid: int):
+    """A folder per label with splits/train.txt and valid.txt; ``make_audio(label, i)``."""
     (root / "splits").mkdir()
     train, valid = [], []
-    for label in ("tones", "noise", "chirps"):
+    for label in labels:
         (root / label).mkdir()
-        for i in range(12):
+        for i in range(n_train + n_valid):
             rel = f"{label}/{label}.{i:03d}.wav"
-            write(root / rel, toy_genre(label, i + 100 * len(label)))
-            (train if i < 8 else valid).append(rel)
+            write(root / rel, make_audio(label, i))
+            (train if i < n_train else valid).append(rel)
     (root / "splits" / "train.txt").write_text("\n".join(train) + "\n")
     (root / "splits" / "valid.txt").write_text("\n".join(valid) + "\n")
     return root
+
+
+@pytest.fixture(scope="session")
+def toy_catalog(tmp_path_factory):
+    """Folder per genre with splits/train.txt and valid.txt: 8 train + 4 valid songs each."""
+    return split_catalog_folder(tmp_path_factory.mktemp("toy"), ("tones", "noise", "chirps"),
+                                lambda label, i: toy_genre(label, i + 100 * len(label)),
+                                n_train=8, n_valid=4)
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import SR, clicks, noise, tone, write
+from conftest import clicks, noise, split_catalog_folder, tone
 
 from genrekit.checkpoint import load_checkpoint
 from genrekit.cli import main
@@ -25,18 +25,9 @@ def other_genre(label, i, seconds=3.0):
 
 @pytest.fixture(scope="module")
 def new_catalog(tmp_path_factory):
-    root = tmp_path_factory.mktemp("new")
-    (root / "splits").mkdir()
-    train, valid = [], []
-    for label in ("bass", "treble", "clickers"):
-        (root / label).mkdir()
-        for i in range(9):
-            rel = f"{label}/{label}{i}.wav"
-            write(root / rel, other_genre(label, i + 20 * len(label)), SR)
-            (train if i < 6 else valid).append(rel)
-    (root / "splits" / "train.txt").write_text("\n".join(train))
-    (root / "splits" / "valid.txt").write_text("\n".join(valid))
-    return root
+    return split_catalog_folder(tmp_path_factory.mktemp("new"), ("bass", "treble", "clickers"),
+                                lambda label, i: other_genre(label, i + 20 * len(label)),
+                                n_train=6, n_valid=3)
 
 
 @pytest.fixture(scope="module")

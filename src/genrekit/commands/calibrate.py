@@ -3,6 +3,8 @@ temperature scaling fitted on labelled (validation) songs; prints ECE before and
 
 from __future__ import annotations
 
+from .common import selected_catalog
+
 
 def add_arguments(p) -> None:
     p.add_argument("checkpoint", help="a .pt checkpoint")
@@ -18,7 +20,6 @@ def run(args) -> int:
     import numpy as np
 
     from ..checkpoint import load_checkpoint, save_checkpoint
-    from ..data.manifest import apply_split_lists, load_catalog
     from ..errors import ParameterError
     from ..features.spec import FeatureSpec
     from ..inference.aggregate import aggregate
@@ -27,11 +28,8 @@ def run(args) -> int:
     from ..training.songs import load_songs
 
     ckpt = load_checkpoint(args.checkpoint)
-    cat = load_catalog(args.data, audio_dir=args.audio_dir)
-    if args.split:
-        cat = apply_split_lists(cat, {"cal": args.split}).subset("cal")
-    elif args.subset:
-        cat = cat.subset(args.subset)
+    cat = selected_catalog(args.data, split=args.split, subset=args.subset,
+                           audio_dir=args.audio_dir)
     classes = list(ckpt["classes"])
     tracks = [t for t in cat if t.label in classes]
     if not tracks:

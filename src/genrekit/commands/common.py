@@ -22,3 +22,14 @@ def spec_from_args(args):
     return FeatureSpec(names=args.features, sr=args.sr, n_fft=args.n_fft,
                        hop_length=args.hop_length, n_mels=args.n_mels, n_mfcc=args.n_mfcc,
                        mfcc_deltas=args.mfcc_deltas)
+
+
+def selected_catalog(data, *, split=None, subset=None, audio_dir=None):
+    """The catalog at ``data``, restricted to the files of a split list (``split``) or to
+    one of its own splits (``subset``) when given."""
+    from ..data.manifest import apply_split_lists, load_catalog
+
+    cat = load_catalog(data, audio_dir=audio_dir)
+    if split:
+        return apply_split_lists(cat, {"selected": split}).subset("selected")
+    return cat.subset(subset) if subset else cat

@@ -3,6 +3,8 @@ several models; weights equal, or fitted on validation songs."""
 
 from __future__ import annotations
 
+from .common import selected_catalog
+
 
 def add_arguments(p) -> None:
     p.add_argument("checkpoints", nargs="+", metavar="CKPT", help=".pt checkpoints (2 or more)")
@@ -39,15 +41,10 @@ def _fit(ens, cks, args):
     """Weights that maximise validation accuracy over the songs every member could read."""
     import numpy as np
 
-    from ..data.manifest import apply_split_lists, load_catalog
     from ..inference.classifier import GenreClassifier
     from ..inference.ensemble import fit_weights, make_ensemble
 
-    cat = load_catalog(args.fit)
-    if args.split:
-        cat = apply_split_lists(cat, {"fit": args.split}).subset("fit")
-    elif args.subset:
-        cat = cat.subset(args.subset)
+    cat = selected_catalog(args.fit, split=args.split, subset=args.subset)
     classes = ens["classes"]
     tracks = [t for t in cat if t.label in classes]
     preds = []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from .common import selected_catalog
+
 
 def add_arguments(p) -> None:
     p.add_argument("checkpoint", help="a .pt checkpoint (e.g. runs/NAME/best.pt)")
@@ -21,15 +23,11 @@ def add_arguments(p) -> None:
 def run(args) -> int:
     from pathlib import Path
 
-    from ..data.manifest import apply_split_lists, load_catalog
     from ..errors import ParameterError
     from ..training.evaluate import evaluate_checkpoint
 
-    cat = load_catalog(args.data, audio_dir=args.audio_dir)
-    if args.split:
-        cat = apply_split_lists(cat, {"eval": args.split}).subset("eval")
-    elif args.subset:
-        cat = cat.subset(args.subset)
+    cat = selected_catalog(args.data, split=args.split, subset=args.subset,
+                           audio_dir=args.audio_dir)
     tracks = [t for t in cat if t.label is not None]
     if not tracks:
         raise ParameterError("no labelled songs selected for evaluation")
