@@ -55,20 +55,50 @@ def test_finetune_to_new_labels(pretrained, new_catalog, tmp_path):
 
 
 def test_frozen_epochs_train_only_the_head(pretrained, new_catalog, tmp_path):
+    """Frozen for the whole run: the linear-probe path (embeddings computed once)."""
     out = tmp_path / "frozen"
     assert main(["finetune", str(pretrained), str(new_catalog), "--out", str(out), "--epochs",
                  "1", "--freeze-epochs", "1", "--cache-dir", str(tmp_path / "cache")]) == 0
     old = load_checkpoint(pretrained)["state_dict"]
     new = load_checkpoint(out / "last.pt")["state_dict"]
+    assert_backbone_equal(new, old)
+
+
+def assert_backbone_equal(new, old):
     for k, v in new.items():
         if k.startswith("head."):
             continue
         np.testing.assert_array_equal(v.float().numpy(), old[k].float().numpy(), err_msg=k)
 
 
+def test_frozen_epoch_of_the_full_loop_trains_only_the_head():
+    """The full training loop's frozen epochs (before unfreezing): BatchNorm statistics too."""
+    import torch
+
+    from genrekit.config import TrainConfig
+    from genrekit.models import create_model
+    from genrekit.training.loop import train_epoch
+    from genrekit.training.songs import SongSet
+
+    torch.manual_seed(0)
+    model = create_model("tiny", 3, 1)
+    old = {k: v.clone() for k, v in model.state_dict().items()}
+    rng = np.random.default_rng(0)
+    songs = SongSet([rng.normal(size=(1, 32, 60)).astype(np.float16) for _ in range(6)],
+                    np.array([0, 1, 2, 0, 1, 2]), [f"s{i}" for i in range(6)])
+    opt = torch.optim.AdamW(model.parameters(), lr=0.01)
+    train_epoch(model, opt, None, songs, width=20, mean=torch.zeros(1), std=torch.ones(1),
+                cfg=TrainConfig(batch_size=4), epoch=1, device=torch.device("cpu"),
+                loss_weight=None, freeze_backbone=True)
+    new = model.state_dict()
+    assert_backbone_equal(new, old)
+    assert any(not torch.equal(new[k], old[k]) for k in new if k.startswith("head."))
+
+
 def test_finetune_from_the_bundled_model_runs(new_catalog, tmp_path):
     out = tmp_path / "from-default"
-    assert main(["finetune", "default", str(new_catalog), "--out", str(out), "--epochs", "1",
-                 "--freeze-epochs", "1", "--cache-dir", str(tmp_path / "cache")]) == 0
+    assert main(["finetune", "default", str(new_catalog), "--out", str(out), "--epochs", "2",
+                 "--cache-dir", str(tmp_path / "cache")]) == 0
     ck = load_checkpoint(out / "best.pt")
-    assert ck["classes"] == ["bass", "clickers", "treble"] and ck["model"]["name"] == "cnn"
+    assert ck["classes"] == ["bass", "clickers", "treble"] and ck["model"]["name"] == "musicnn"
+    assert ck["config"]["train"]["freeze_epochs"] >= 1  # the default: a linear probe

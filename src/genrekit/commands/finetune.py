@@ -9,8 +9,10 @@ def add_arguments(p) -> None:
     p.add_argument("data", help="your labelled catalog: a folder per genre or a CSV")
     p.add_argument("--out", required=True, help="run folder")
     p.add_argument("--epochs", type=int, default=15)
-    p.add_argument("--freeze-epochs", type=int, default=3,
-                   help="epochs that train only the new head before everything (default 3)")
+    p.add_argument("--freeze-epochs", type=int, default=None,
+                   help="epochs that train only the new head before everything; default: "
+                   "all of them for a model trained with a frozen pretrained backbone (the "
+                   "bundled one: a fast linear probe), else 3")
     p.add_argument("--lr", type=float, default=5e-4)
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a train/augment setting, e.g. --set train.batch_size=16")
@@ -28,8 +30,13 @@ def finetune_config(ckpt: dict, args):
     base = Config.from_dict({k: v for k, v in ckpt["config"].items()
                              if k in ("features", "slices", "model", "augment")})
     d = base.to_dict()
+    freeze = args.freeze_epochs
+    if freeze is None:
+        was = ckpt["config"].get("train", {})
+        frozen = was.get("freeze_epochs", 0) >= was.get("epochs", 1)
+        freeze = args.epochs if frozen else 3
     d["train"] = {**TrainConfig().__dict__, "epochs": args.epochs, "lr": args.lr,
-                  "freeze_epochs": args.freeze_epochs, "patience": 0,
+                  "freeze_epochs": freeze, "patience": 0,
                   "cache_dir": args.cache_dir, "jobs": args.jobs}
     return Config.from_dict(d).override(args.set)
 

@@ -55,6 +55,10 @@ class _Context:
         return self.mel_db(self.power)
 
     @cached_property
+    def mel_logc(self) -> np.ndarray:
+        return logc(self._mel_power(self.power))
+
+    @cached_property
     def cqt(self) -> np.ndarray:
         s = self.spec
         return sp.cqt_magnitude(self.y, sr=s.sr, hop_length=s.hop_length, fmin=s.cqt_fmin,
@@ -97,6 +101,19 @@ def _stft(ctx):
 @register_feature("mel", "log-mel power in dB", lambda s: s.n_mels, lambda s: ["mel_db"])
 def _mel(ctx):
     return ctx.mel[None]
+
+
+def logc(mel_power):
+    """musicnn's "logC" compression, ``log10(1 + 10000 * mel power)``: never -inf, no
+    reference level (works on numpy arrays and torch tensors)."""
+    return (mel_power * 10000.0 + 1.0).log10() if hasattr(mel_power, "log10") else \
+        np.log10(1.0 + 10000.0 * mel_power)
+
+
+@register_feature("mel_logc", "log10(1 + 10000 * mel power), the input of musicnn",
+                  lambda s: s.n_mels, lambda s: ["mel_logc"])
+def _mel_logc(ctx):
+    return ctx.mel_logc[None]
 
 
 @register_feature("hpss", "harmonic and percussive log-mel (dB), 2 channels",

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from ..errors import ParameterError
+from .registry import logc
 from .torch_backend_support import SUPPORTED
 
 
@@ -113,6 +114,8 @@ class TorchFeatures(nn.Module):
                     out.append(mel[:, None])
                 else:
                     out.append(torch.matmul(self.dct, mel)[:, None])
+            elif name == "mel_logc":
+                out.append(logc(torch.matmul(self.mel_fb, P))[:, None])
             elif name == "hpss":
                 harm = median_filter(S, s.hpss_kernel, dim=2)
                 perc = median_filter(S, s.hpss_kernel, dim=1)

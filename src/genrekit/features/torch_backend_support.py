@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-SUPPORTED = ("stft", "mel", "hpss", "mfcc")
+SUPPORTED = ("stft", "mel", "mel_logc", "hpss", "mfcc")
 
 
 def torch_supports(spec) -> bool:

@@ -22,12 +22,8 @@ def train_epoch(model, opt, sched, songs, *, width, mean, std, cfg, epoch, devic
     mean training loss."""
     from .augment import mixup, pitch_shift, random_gain, spec_mask, stretched_crop
 
-    rng = np.random.default_rng([cfg.seed, epoch])
-    n = len(songs) * cfg.crops_per_song
-    if cfg.balanced_sampler:
-        order = balanced_indices(songs.labels, n, rng)
-    else:
-        order = uniform_indices(len(songs), n, rng)
+    order, rng = crop_order(songs, cfg, epoch)
+    n = len(order)
     model.train()
     for name, p in model.named_parameters():  # frozen: only the head learns
         p.requires_grad_(not freeze_backbone or name.startswith("head."))
@@ -36,7 +32,6 @@ def train_epoch(model, opt, sched, songs, *, width, mean, std, cfg, epoch, devic
             if name != "head":
                 child.eval()
     total, count = 0.0, 0
-    amp = scaler is not None
     for b in range(0, n, cfg.batch_size):
         idx = order[b:b + cfg.batch_size]
         if len(idx) < 2:  # BatchNorm needs 2 samples
@@ -53,28 +48,45 @@ def train_epoch(model, opt, sched, songs, *, width, mean, std, cfg, epoch, devic
         if augment is not None and augment.active:
             x = spec_mask(x, augment, rng)
             x, y, ya, lam = mixup(x, y, augment.mixup_alpha, rng)
-        with torch.autocast(device.type, enabled=amp):
-            logits = model(x).float()
-            loss = lam * F.cross_entropy(logits, y, weight=loss_weight,
-                                         label_smoothing=cfg.label_smoothing)
-            if lam < 1.0:
-                loss = loss + (1 - lam) * F.cross_entropy(
-                    logits, ya, weight=loss_weight, label_smoothing=cfg.label_smoothing)
-        opt.zero_grad(set_to_none=True)
-        if amp:
-            scaler.scale(loss).backward()
-            scaler.step(opt)
-            scaler.update()
-        else:
-            loss.backward()
-            opt.step()
-        if sched is not None:
-            sched.step()
+        with torch.autocast(device.type, enabled=scaler is not None):
+            loss = mixed_loss(model(x).float(), y, ya, lam, loss_weight, cfg.label_smoothing)
+        step(loss, opt, sched, scaler)
         total += float(loss.detach()) * len(idx)
         count += len(idx)
         if progress:
             progress(len(idx))
     return total / max(count, 1)
+
+
+def crop_order(songs, cfg, epoch) -> tuple[np.ndarray, np.random.Generator]:
+    """The epoch's seeded song order (class-balanced when configured) and its generator."""
+    rng = np.random.default_rng([cfg.seed, epoch])
+    n = len(songs) * cfg.crops_per_song
+    if cfg.balanced_sampler:
+        return balanced_indices(songs.labels, n, rng), rng
+    return uniform_indices(len(songs), n, rng), rng
+
+
+def mixed_loss(logits, y, ya, lam, weight, smoothing):
+    """Class-weighted cross-entropy, mixed like the inputs when mixup made them (lam < 1)."""
+    loss = lam * F.cross_entropy(logits, y, weight=weight, label_smoothing=smoothing)
+    if lam < 1.0:
+        loss = loss + (1 - lam) * F.cross_entropy(logits, ya, weight=weight,
+                                                  label_smoothing=smoothing)
+    return loss
+
+
+def step(loss, opt, sched, scaler=None):
+    opt.zero_grad(set_to_none=True)
+    if scaler is not None:
+        scaler.scale(loss).backward()
+        scaler.step(opt)
+        scaler.update()
+    else:
+        loss.backward()
+        opt.step()
+    if sched is not None:
+        sched.step()
 
 
 @torch.no_grad()

@@ -135,17 +135,31 @@ def train(cfg, catalog, out_dir, *, resume: bool = False, callbacks: Callbacks |
     torch.manual_seed(tc.seed)
     width = seconds_to_frames(cfg.slices.slice_seconds, spec.sr, spec.hop_length)
     hop = seconds_to_frames(cfg.slices.slice_hop_seconds, spec.sr, spec.hop_length)
+    model = create_model(cfg.model.name, len(classes), spec.n_channels, **cfg.model.kwargs)
+    check_model_features(model, spec)
     if init is not None:  # the backbone expects the inputs it was trained on
         mean_np = np.asarray(init["normalization"]["mean"], dtype=np.float32)
         std_np = np.asarray(init["normalization"]["std"], dtype=np.float32)
+    elif getattr(model, "takes_raw_features", False):  # it normalises its input itself
+        mean_np = np.zeros(spec.n_channels, np.float32)
+        std_np = np.ones(spec.n_channels, np.float32)
     else:
         mean_np, std_np = channel_stats(tr)
     db_channels = np.array([c.endswith("_db") for c in spec.channel_names])
     mean, std = torch.from_numpy(mean_np).to(device), torch.from_numpy(std_np).to(device)
-    model = create_model(cfg.model.name, len(classes), spec.n_channels, **cfg.model.kwargs)
     if init is not None:
         _load_backbone(model, init)
     model = model.to(device)
+    probe = tc.freeze_epochs >= tc.epochs
+    if probe:  # frozen throughout: embed every slice once, train the head on them
+        from .probe import check_probe_augment, embed_songs
+
+        check_probe_augment(cfg.augment)
+        emb = {}
+        for name, songs in (("train", tr), ("valid", va)):
+            cb.on_data(f"{name} embeddings", len(songs))
+            emb[name] = embed_songs(model, songs, width=width, hop=hop, mean=mean, std=std,
+                                    device=device, progress=cb.on_file)
     w = class_weights(tr.labels, len(classes), power=tc.class_weight_power)
     loss_weight = torch.from_numpy(w).to(device) if tc.class_weights else None
     opt = torch.optim.AdamW(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
@@ -170,12 +184,21 @@ def train(cfg, catalog, out_dir, *, resume: bool = False, callbacks: Callbacks |
         if tc.patience and stale >= tc.patience:
             break
         cb.on_epoch_start(epoch, tc.epochs, n)
-        loss = train_epoch(model, opt, sched, tr, width=width, mean=mean, std=std, cfg=tc,
-                           epoch=epoch, device=device, loss_weight=loss_weight, scaler=scaler,
-                           progress=cb.on_step, augment=cfg.augment, db_channels=db_channels,
-                           freeze_backbone=epoch <= tc.freeze_epochs)
-        scores, sl = predict_songs(model, va, width=width, hop=hop, mean=mean, std=std,
-                                   device=device, rule=tc.aggregate)
+        if probe:
+            from .probe import predict_from_embeddings, train_head_epoch
+
+            loss = train_head_epoch(model, opt, sched, tr, emb["train"], cfg=tc, epoch=epoch,
+                                    device=device, loss_weight=loss_weight,
+                                    augment=cfg.augment, progress=cb.on_step)
+            scores, sl = predict_from_embeddings(model, emb["valid"], device=device,
+                                                 rule=tc.aggregate)
+        else:
+            loss = train_epoch(model, opt, sched, tr, width=width, mean=mean, std=std, cfg=tc,
+                               epoch=epoch, device=device, loss_weight=loss_weight,
+                               scaler=scaler, progress=cb.on_step, augment=cfg.augment,
+                               db_channels=db_channels, freeze_backbone=epoch <= tc.freeze_epochs)
+            scores, sl = predict_songs(model, va, width=width, hop=hop, mean=mean, std=std,
+                                       device=device, rule=tc.aggregate)
         rep = song_and_slice_metrics(scores, sl, va.labels, classes)
         row = {"epoch": epoch, "train_loss": loss, "valid_accuracy": rep["accuracy"],
                "valid_macro_f1": rep["macro_f1"], "valid_slice_accuracy": rep["slice_accuracy"],
@@ -200,6 +223,20 @@ def train(cfg, catalog, out_dir, *, resume: bool = False, callbacks: Callbacks |
         plot_curves(history, out / "curves.png")
         cb.on_epoch_end(row, improved)
     return TrainResult(out, best_path, history, best, failures)
+
+
+def check_model_features(model, spec) -> None:
+    """A pretrained model names the features it was trained on (``expects_features``)."""
+    want = getattr(model, "expects_features", None)
+    if not want:
+        return
+    have = spec.to_dict()
+    diff = {k: (have[k], v) for k, v in want.items()
+            if (tuple(have[k]) if k == "names" else have[k]) != v}
+    if diff:
+        desc = ", ".join(f"{k}={v!r} (config has {h!r})" for k, (h, v) in diff.items())
+        raise ParameterError(f"this model was pretrained on other features: it needs {desc}; "
+                             "start from its config (configs/musicnn.yaml)")
 
 
 def _load_backbone(model, ckpt: dict) -> None:

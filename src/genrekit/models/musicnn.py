@@ -1,0 +1,161 @@
+"""``musicnn``: Pons & Serra's musically motivated CNN, pretrained on the Million Song
+Dataset, ported to torch (weights converted once by ``tools/convert_musicnn.py``; ISC
+licence, notice in the weights file and in ``pretrained/NOTICE.md``).
+
+Input: one channel of ``mel_logc`` features (16 kHz, n_fft 512, hop 256, 96 mels,
+``log10(1 + 10000 * mel power)``), ``[B, 1, 96, T]``, as the original's 3 s patches
+(``configs/musicnn.yaml``). Layout inside follows the TensorFlow original: time is the
+first spatial axis. Layers, padding and BatchNorm epsilon (1e-3) are the original's, so the
+50 tag probabilities match it (tests/test_musicnn.py).
+
+The genre head sits on an embedding of the pretrained network (``embedding``):
+``"pool"`` (default: max and mean over time of the 753 front+mid-end features, 1506-d, what
+the original's own back-end reads), ``"max_pool"`` (753-d) or ``"penultimate"`` (200-d).
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..errors import ParameterError
+from .layers import Backbone
+from .registry import register_model
+
+N_MELS = 96
+EMBEDDINGS = {"pool": 2 * 753, "max_pool": 753, "penultimate": 200}
+
+
+def _bn2d(c):
+    return nn.BatchNorm2d(c, eps=1e-3)
+
+
+class _Block(nn.Module):
+    """conv -> ReLU -> BatchNorm (the original's order)."""
+
+    def __init__(self, conv: nn.Module, channels: int, bn=_bn2d):
+        super().__init__()
+        self.conv, self.bn = conv, bn(channels)
+
+    def forward(self, x):
+        return self.bn(F.relu(self.conv(x)))
+
+
+class Musicnn(Backbone):
+    expects_features = {"names": ("mel_logc",), "sr": 16000, "n_fft": 512, "hop_length": 256,
+                        "n_mels": N_MELS}
+    takes_raw_features = True  # the first BatchNorm is the network's own input normalisation
+
+    def __init__(self, num_classes: int, in_channels: int = 1, *, pretrained: str | None = "msd",
+                 embedding: str = "pool", dropout: float = 0.5, num_tags: int = 50,
+                 keep_tagger: bool = False):
+        super().__init__()
+        if in_channels != 1:
+            raise ParameterError(f"musicnn takes 1 channel (mel_logc), got {in_channels}")
+        if embedding not in EMBEDDINGS:
+            raise ParameterError(f"unknown musicnn embedding {embedding!r} "
+                                 f"(known: {', '.join(EMBEDDINGS)})")
+        self.embedding = embedding
+        self.input_bn = _bn2d(1)
+        self.timbral = nn.ModuleList(
+            _Block(nn.Conv2d(1, 204, (7, int(f * N_MELS))), 204) for f in (0.4, 0.7))
+        self.temporal = nn.ModuleList(
+            _Block(nn.Conv2d(1, 51, (k, 1)), 51) for k in (128, 64, 32))
+        bn1d = lambda c: nn.BatchNorm1d(c, eps=1e-3)  # noqa: E731
+        self.midend = nn.ModuleList(
+            _Block(nn.Conv1d(c, 64, 7), 64, bn1d) for c in (561, 64, 64))
+        self.pool_bn = bn1d(1506)
+        self.dense = nn.Linear(1506, 200)
+        self.dense_bn = bn1d(200)
+        self.tagger = nn.Linear(200, num_tags)
+        self.drop = nn.Dropout(dropout)
+        dim = EMBEDDINGS[embedding]
+        self.num_features = dim
+        self.head = nn.Sequential(nn.BatchNorm1d(dim), nn.Dropout(dropout),
+                                  nn.Linear(dim, num_classes))
+        if pretrained:
+            self.load_pretrained(pretrained)
+        if not keep_tagger:  # layers the genre head never reads: not trained, not shipped
+            del self.tagger
+            if embedding != "penultimate":
+                del self.pool_bn, self.dense, self.dense_bn
+
+    def load_pretrained(self, name: str) -> None:
+        weights = load_weights(name)
+        missing, unexpected = self.load_state_dict(weights, strict=False)
+        if unexpected or any(not k.startswith("head.") for k in missing):
+            raise ParameterError(f"musicnn weights {name!r} do not fit (missing {missing[:3]},"
+                                 f" unexpected {unexpected[:3]})")
+
+    def _midend(self, x: torch.Tensor) -> torch.Tensor:
+        """``[B, 1, F, T]`` -> the 753 front- and mid-end features per frame ``[B, 753, T]``."""
+        if x.ndim != 4 or x.shape[1] != 1 or x.shape[2] != N_MELS:
+            raise ParameterError(f"musicnn needs [B, 1, {N_MELS}, T] mel_logc input, got "
+                                 f"{tuple(x.shape)}")
+        x = self.input_bn(x.transpose(2, 3))  # [B, 1, T, F] as the original's NHWC
+        padded = F.pad(x, (0, 0, 3, 3))
+        front = [b(padded).amax(dim=3) for b in self.timbral]
+        for b, k in zip(self.temporal, (128, 64, 32), strict=True):  # TF 'same' padding
+            front.append(b(F.pad(x, (0, 0, (k - 1) // 2, k // 2))).amax(dim=3))
+        h = torch.cat(front, 1)  # [B, 561, T]
+        feats = [h]
+        for i, b in enumerate(self.midend):
+            y = b(F.pad(h, (3, 3)))
+            h = y if i == 0 else y + h
+            feats.append(h)
+        return torch.cat(feats, 1)
+
+    def _pooled(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``(max_pool [B, 753], mean_pool [B, 753], pool [B, 1506])``; ``pool`` interleaves
+        max and mean as the original's flatten of ``[max, mean]`` does."""
+        m = self._midend(x)
+        mx, mean = m.amax(dim=2), m.mean(dim=2)
+        return mx, mean, torch.stack([mx, mean], dim=2).flatten(1)
+
+    def _penultimate(self, pool: torch.Tensor) -> torch.Tensor:
+        return self.dense_bn(F.relu(self.dense(self.drop(self.pool_bn(pool)))))
+
+    def embeddings(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The original's named outputs: ``max_pool``, ``mean_pool``, ``penultimate``,
+        ``tags`` (logits of the pretrained tagger); needs ``keep_tagger=True``."""
+        if not hasattr(self, "tagger"):
+            raise ParameterError("built without the tagger layers: use keep_tagger=True")
+        mx, mean, pool = self._pooled(x)
+        pen = self._penultimate(pool)
+        return {"max_pool": mx, "mean_pool": mean, "pool": pool, "penultimate": pen,
+                "tags": self.tagger(self.drop(pen))}
+
+    def forward_tags(self, x: torch.Tensor) -> torch.Tensor:
+        """Tag probabilities of the pretrained tagger (sigmoid), ``[B, num_tags]``."""
+        return torch.sigmoid(self.embeddings(x)["tags"])
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        mx, _, pool = self._pooled(x)
+        if self.embedding == "max_pool":
+            return mx
+        return self._penultimate(pool) if self.embedding == "penultimate" else pool
+
+
+def load_weights(name: str) -> dict[str, torch.Tensor]:
+    """The converted weights shipped in ``genrekit/pretrained/musicnn_<name>.npz``."""
+    ref = resources.files("genrekit.pretrained") / f"musicnn_{name}.npz"
+    if not ref.is_file():
+        raise ParameterError(f"no pretrained musicnn weights {name!r} (shipped: msd)")
+    with resources.as_file(ref) as path, np.load(path, allow_pickle=False) as z:
+        return {k: torch.from_numpy(z[k].copy()) for k in z.files
+                if k not in ("tags", "licence")}
+
+
+def tag_names(name: str = "msd") -> list[str]:
+    ref = resources.files("genrekit.pretrained") / f"musicnn_{name}.npz"
+    with resources.as_file(ref) as path, np.load(path, allow_pickle=False) as z:
+        return [str(t) for t in z["tags"]]
+
+
+@register_model
+def musicnn(num_classes: int, in_channels: int = 1, **kwargs):
+    return Musicnn(num_classes, in_channels, **kwargs)

@@ -1,0 +1,103 @@
+"""The torch port of musicnn against outputs recorded from the TensorFlow original
+(tools/convert_musicnn.py), and the frozen-backbone (linear probe) training path."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from conftest import split_catalog_folder, toy_genre
+
+from genrekit.checkpoint import load_checkpoint
+from genrekit.config import load_config
+from genrekit.data import load_catalog
+from genrekit.errors import ParameterError
+from genrekit.features import FeatureSpec, compute_features
+from genrekit.models import create_model
+from genrekit.models.musicnn import load_weights, tag_names
+from genrekit.training.trainer import train
+
+REF = np.load(Path(__file__).parent / "data" / "musicnn_msd_reference.npz")
+SPEC = FeatureSpec(names=("mel_logc",), sr=16000, n_fft=512, hop_length=256, n_mels=96)
+
+
+@pytest.fixture(scope="module")
+def net():
+    return create_model("musicnn", 4, 1, keep_tagger=True).eval()
+
+
+def as_input(patches):  # the original's [B, T, 96] -> genrekit's [B, 1, 96, T]
+    return torch.from_numpy(np.ascontiguousarray(patches)).transpose(1, 2)[:, None]
+
+
+def test_tag_probabilities_and_features_match_the_original(net):
+    with torch.no_grad():
+        out = net.embeddings(as_input(REF["input"]))
+    np.testing.assert_allclose(torch.sigmoid(out["tags"]).numpy(), REF["tag_probs"], atol=1e-5)
+    for name in ("max_pool", "mean_pool", "penultimate"):
+        scale = np.abs(REF[name]).max()
+        np.testing.assert_allclose(out[name].numpy() / scale, REF[name] / scale, atol=1e-5)
+    assert len(tag_names()) == 50 and tag_names()[0] == "rock"
+
+
+@pytest.mark.parametrize("backend", ["fast", "reference", "torch"])
+def test_end_to_end_from_audio_matches_musicnns_extractor(net, backend):
+    """Our mel_logc of the recorded 16-bit clip is musicnn's input (up to its float16
+    rounding), and the tags from it are the original's."""
+    y = REF["clip"].astype(np.float32) / 32768
+    X = compute_features(y, 16000, SPEC, backend=backend)
+    patch = X[:, :, :187]
+    np.testing.assert_allclose(patch[0].T, REF["input"][1], atol=2e-3)
+    with torch.no_grad():
+        probs = net.forward_tags(torch.from_numpy(patch[None]))
+    np.testing.assert_allclose(probs.numpy()[0], REF["tag_probs"][1], atol=1e-4)
+
+
+def test_weights_and_input_errors(net):
+    w = load_weights("msd")
+    assert not any(k.startswith("head.") for k in w)
+    with pytest.raises(ParameterError, match="no pretrained musicnn weights 'xyz'"):
+        create_model("musicnn", 3, 1, pretrained="xyz")
+    with pytest.raises(ParameterError, match="unknown musicnn embedding"):
+        create_model("musicnn", 3, 1, embedding="nope")
+    with pytest.raises(ParameterError, match=r"needs \[B, 1, 96, T\]"):
+        net(torch.zeros(1, 1, 128, 100))
+    for emb, dim in (("pool", 1506), ("max_pool", 753), ("penultimate", 200)):
+        m = create_model("musicnn", 3, 1, embedding=emb, pretrained=None).eval()
+        assert m.forward_features(torch.zeros(2, 1, 96, 50)).shape == (2, dim)
+
+
+@pytest.fixture(scope="module")
+def toy16k(tmp_path_factory):
+    return split_catalog_folder(tmp_path_factory.mktemp("toy16"), ("tones", "noise", "chirps"),
+                                lambda label, i: toy_genre(label, i + 7 * len(label), 3.5),
+                                n_train=5, n_valid=3)
+
+
+def musicnn_cfg(tmp_path, *extra):
+    return load_config(Path(__file__).parents[1] / "configs" / "musicnn.yaml",
+                       ["train.epochs=6", "train.freeze_epochs=6", "train.patience=0",
+                        "train.batch_size=8", "train.lr=0.01", "train.device=cpu",
+                        f"train.cache_dir={tmp_path / 'cache'}", *extra])
+
+
+def test_frozen_backbone_trains_only_the_head_on_raw_features(toy16k, tmp_path):
+    res = train(musicnn_cfg(tmp_path), load_catalog(toy16k), tmp_path / "run")
+    ck = load_checkpoint(res.best_path)
+    pretrained = load_weights("msd")
+    backbone = [k for k in ck["state_dict"] if not k.startswith("head.")
+                and not k.endswith("num_batches_tracked")]
+    assert len(backbone) > 40
+    for k in backbone:  # every backbone tensor, BatchNorm statistics included
+        torch.testing.assert_close(ck["state_dict"][k].float(), pretrained[k], msg=k)
+    assert np.allclose(ck["normalization"]["mean"], 0) and np.allclose(
+        ck["normalization"]["std"], 1)  # musicnn normalises its own input
+    assert res.best["valid_accuracy"] >= 0.9  # three toy genres are easy from musicnn features
+
+
+def test_probe_refuses_input_augmentation_and_wrong_features(toy16k, tmp_path):
+    cat = load_catalog(toy16k)
+    with pytest.raises(ParameterError, match="augment.freq_mask cannot apply"):
+        train(musicnn_cfg(tmp_path, "augment.freq_mask=8"), cat, tmp_path / "a")
+    with pytest.raises(ParameterError, match="pretrained on other features.*n_mels=96"):
+        train(musicnn_cfg(tmp_path, "features.n_mels=64"), cat, tmp_path / "b")
