@@ -53,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse exits on --help (0) and usage errors (2)
         return int(exc.code or 0)
+    args._argv = list(sys.argv[1:] if argv is None else argv)  # for re-launching (torchrun)
     if not getattr(args, "command", None):
         parser.print_help()
         return 2

@@ -19,6 +19,9 @@ def add_arguments(p) -> None:
     p.add_argument("--train-split", help="list of training files (one relative path a line)")
     p.add_argument("--valid-split", help="list of validation files")
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+    p.add_argument("--nproc", type=int, default=1,
+                   help="data-parallel processes (torch DDP via torchrun: gloo on CPU, one "
+                   "GPU each with CUDA); the run equals a one-process run of the same batch")
 
 
 def build_config(args):
@@ -43,24 +46,31 @@ def load_labelled_catalog(data, audio_dir=None, train_split=None, valid_split=No
 
 
 def run(args) -> int:
+    import os
     import sys
     from pathlib import Path
 
+    from ..training import distributed
     from ..training.trainer import train
     from ..ui import TrainProgress, console
 
     cfg = build_config(args)
     out = Path(args.out)
-    if (out / "last.pt").exists() and not args.resume:
+    if (out / "last.pt").exists() and not args.resume and not distributed.launched():
         print(f"genrekit train: {out} already holds a run; pass --resume to continue it or "
               "choose another --out", file=sys.stderr)
         return 2
+    distributed.check(cfg.train, args.nproc)
+    if args.nproc > 1 and not distributed.launched():
+        return distributed.launch(distributed.strip_option(args._argv, "--nproc"), args.nproc)
     cat = load_labelled_catalog(args.data, args.audio_dir, args.train_split, args.valid_split)
     con = console()
     for entry, reason in cat.missing:
         con.print(f"[yellow]skipped[/] {entry}: {reason}")
     with TrainProgress(con) as ui:
         res = train(cfg, cat, out, resume=args.resume, callbacks=ui)
+    if os.environ.get("RANK", "0") != "0":  # one report per run, from rank 0
+        return 1 if res.failures else 0
     for path, reason in res.failures:
         print(f"failed: {path}: {reason}", file=sys.stderr)
     b = res.best

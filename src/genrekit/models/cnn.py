@@ -10,11 +10,11 @@ from .registry import register_model
 
 class PlainCNN(Backbone):
     def __init__(self, num_classes: int, in_channels: int, widths=(32, 64, 128, 128),
-                 dropout: float = 0.3):
+                 dropout: float = 0.3, norm: str = "batch"):
         super().__init__()
         blocks, c = [], in_channels
         for w in widths:
-            blocks += [conv_bn_relu(c, w), nn.MaxPool2d(2, ceil_mode=True)]
+            blocks += [conv_bn_relu(c, w, norm=norm), nn.MaxPool2d(2, ceil_mode=True)]
             c = w
         self.body = nn.Sequential(*blocks)
         self.pool = AvgMaxPool()

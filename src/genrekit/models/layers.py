@@ -6,9 +6,22 @@ import torch
 from torch import nn
 
 
-def conv_bn_relu(c_in: int, c_out: int, kernel: int = 3, stride: int = 1) -> nn.Sequential:
+def norm2d(kind: str, c: int) -> nn.Module:
+    """``batch`` (BatchNorm) or ``group`` (GroupNorm: per sample, so a data-parallel run
+    on CPUs, where SyncBatchNorm is unavailable, equals a one-process run)."""
+    if kind == "batch":
+        return nn.BatchNorm2d(c)
+    if kind == "group":
+        return nn.GroupNorm(min(8, c), c)
+    from ..errors import ParameterError
+
+    raise ParameterError(f"unknown norm {kind!r} (known: batch, group)")
+
+
+def conv_bn_relu(c_in: int, c_out: int, kernel: int = 3, stride: int = 1,
+                 norm: str = "batch") -> nn.Sequential:
     return nn.Sequential(nn.Conv2d(c_in, c_out, kernel, stride, kernel // 2, bias=False),
-                         nn.BatchNorm2d(c_out), nn.ReLU(inplace=True))
+                         norm2d(norm, c_out), nn.ReLU(inplace=True))
 
 
 class AvgMaxPool(nn.Module):

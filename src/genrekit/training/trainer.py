@@ -103,35 +103,44 @@ def train(cfg, catalog, out_dir, *, resume: bool = False, callbacks: Callbacks |
     ``init``: a loaded checkpoint to fine-tune from: its backbone weights and normalisation
     are kept and a new head is made for this catalog's classes (its feature spec, slicing
     and model must be those of ``cfg``; ``genrekit finetune`` arranges that).
+    Under torchrun (``genrekit train --nproc N``) this is one rank of a data-parallel run
+    (``training.distributed``); only rank 0 writes files and reports to ``callbacks``.
     """
     import torch
 
-    from ..checkpoint import load_checkpoint, save_checkpoint
+    from ..checkpoint import load_checkpoint
     from ..data.sampling import class_weights
     from ..data.slices import seconds_to_frames
     from ..models import create_model
-    from .loop import predict_songs, song_and_slice_metrics, train_epoch
-    from .plots import plot_curves
+    from . import distributed
     from .songs import channel_stats, load_songs
 
-    cb = callbacks or Callbacks()
+    tc, spec = cfg.train, cfg.features
+    world, device_name = distributed.setup(tc.device)
+    distributed.check(tc, world.size)
+    probe = tc.freeze_epochs >= tc.epochs
+    cb = callbacks if (callbacks is not None and world.main) else Callbacks()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    tc, spec = cfg.train, cfg.features
     train_t, valid_t, classes = prepare_splits(catalog, cfg)
     failures = []
     sets = {}
+    if not world.main:  # rank 0 fills the feature cache, the others then read it
+        world.barrier()
     for name, tracks in (("train", train_t), ("valid", valid_t)):
         cb.on_data(name, len(tracks))
         sets[name], bad = load_songs(tracks, classes, spec, tc.cache_dir, jobs=tc.jobs,
                                      progress=cb.on_file)
         failures += bad
+    if world.main:
+        world.barrier()
     tr, va = sets["train"], sets["valid"]
     if len(set(tr.labels.tolist())) < 2 or not len(va):
         raise ParameterError("too few readable songs left to train after decoding failures")
-    _write_yaml(out / "config.yaml", cfg.to_dict())
+    if world.main:
+        _write_yaml(out / "config.yaml", cfg.to_dict())
 
-    device = resolve_device(tc.device)
+    device = resolve_device(device_name)
     torch.manual_seed(tc.seed)
     width = seconds_to_frames(cfg.slices.slice_seconds, spec.sr, spec.hop_length)
     hop = seconds_to_frames(cfg.slices.slice_hop_seconds, spec.sr, spec.hop_length)
@@ -145,84 +154,156 @@ def train(cfg, catalog, out_dir, *, resume: bool = False, callbacks: Callbacks |
         std_np = np.ones(spec.n_channels, np.float32)
     else:
         mean_np, std_np = channel_stats(tr)
-    db_channels = np.array([c.endswith("_db") for c in spec.channel_names])
-    mean, std = torch.from_numpy(mean_np).to(device), torch.from_numpy(std_np).to(device)
     if init is not None:
         _load_backbone(model, init)
     model = model.to(device)
-    probe = tc.freeze_epochs >= tc.epochs
-    if probe:  # frozen throughout: embed every slice once, train the head on them
-        from .probe import check_probe_augment, embed_songs
-
-        check_probe_augment(cfg.augment)
-        emb = {}
-        for name, songs in (("train", tr), ("valid", va)):
-            cb.on_data(f"{name} embeddings", len(songs))
-            emb[name] = embed_songs(model, songs, width=width, hop=hop, mean=mean, std=std,
-                                    device=device, progress=cb.on_file)
     w = class_weights(tr.labels, len(classes), power=tc.class_weight_power)
-    loss_weight = torch.from_numpy(w).to(device) if tc.class_weights else None
-    opt = torch.optim.AdamW(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
+    run = _Run(cfg=cfg, classes=classes, out=out, cb=cb, world=world, device=device,
+               model=model, mean_np=mean_np, std_np=std_np, width=width, hop=hop,
+               loss_weight=torch.from_numpy(w).to(device) if tc.class_weights else None)
+    run.opt = torch.optim.AdamW(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
     n = len(tr) * tc.crops_per_song
-    steps = sum(1 for b in range(0, n, tc.batch_size) if min(tc.batch_size, n - b) >= 2)
-    sched = _scheduler(opt, tc, steps)
-    scaler = torch.amp.GradScaler() if (tc.amp and device.type == "cuda") else None
+    steps = sum(1 for b in range(0, n, tc.batch_size)
+                if min(tc.batch_size, n - b) >= 2 * world.size)
+    run.sched = _scheduler(run.opt, tc, steps)
+    run.scaler = torch.amp.GradScaler() if (tc.amp and device.type == "cuda") else None
 
-    history, best, start, stale = [], {}, 1, 0
-    last_path, best_path = out / "last.pt", out / "best.pt"
-    if resume and last_path.exists():
-        st = load_checkpoint(last_path)["train_state"]
-        model.load_state_dict(load_checkpoint(last_path)["state_dict"])
-        opt.load_state_dict(st["optimizer"])
-        if sched is not None:
-            sched.load_state_dict(st["scheduler"])
+    start = 1
+    last_path = out / "last.pt"
+    if resume and last_path.exists():  # every rank reads the same file, any world size
+        ck = load_checkpoint(last_path)
+        st = ck["train_state"]
+        model.load_state_dict(ck["state_dict"])
+        run.opt.load_state_dict(st["optimizer"])
+        if run.sched is not None:
+            run.sched.load_state_dict(st["scheduler"])
         torch.set_rng_state(st["torch_rng"])
-        history, best, stale = st["history"], st["best"], st["stale"]
+        run.history, run.best, run.stale = st["history"], st["best"], st["stale"]
         start = st["epoch"] + 1
+    run.net = distributed.wrap(model, device, world, find_unused=tc.freeze_epochs > 0)
+    emb = run.embed(tr, va) if probe else None
 
     for epoch in range(start, tc.epochs + 1):
-        if tc.patience and stale >= tc.patience:
+        if tc.patience and world.broadcast(run.stale) >= tc.patience:
             break
         cb.on_epoch_start(epoch, tc.epochs, n)
-        if probe:
-            from .probe import predict_from_embeddings, train_head_epoch
+        loss = run.train_epoch(epoch, tr, emb)
+        if world.main:
+            run.validate(epoch, loss, va, emb)
+        world.barrier()
+    return TrainResult(out, out / "best.pt", run.history, run.best, failures)
 
-            loss = train_head_epoch(model, opt, sched, tr, emb["train"], cfg=tc, epoch=epoch,
-                                    device=device, loss_weight=loss_weight,
-                                    augment=cfg.augment, progress=cb.on_step)
-            scores, sl = predict_from_embeddings(model, emb["valid"], device=device,
+
+@dataclass
+class _Run:
+    """The state of one training run and its per-epoch steps (train, validate, save)."""
+
+    cfg: object
+    classes: list
+    out: Path
+    cb: Callbacks
+    world: object
+    device: object
+    model: object  # the plain module (what is saved and validated)
+    mean_np: np.ndarray
+    std_np: np.ndarray
+    width: int
+    hop: int
+    loss_weight: object
+    net: object = None  # what trains: the DDP wrapper under torchrun, else the model
+    opt: object = None
+    sched: object = None
+    scaler: object = None
+    history: list = field(default_factory=list)
+    best: dict = field(default_factory=dict)
+    stale: int = 0
+
+    @property
+    def mean(self):
+        import torch
+
+        return torch.from_numpy(self.mean_np).to(self.device)
+
+    @property
+    def std(self):
+        import torch
+
+        return torch.from_numpy(self.std_np).to(self.device)
+
+    def embed(self, tr, va) -> dict:
+        from .probe import check_probe_augment, embed_songs
+
+        check_probe_augment(self.cfg.augment)
+        emb = {}
+        for name, songs in (("train", tr), ("valid", va)):
+            self.cb.on_data(f"{name} embeddings", len(songs))
+            emb[name] = embed_songs(self.model, songs, width=self.width, hop=self.hop,
+                                    mean=self.mean, std=self.std, device=self.device,
+                                    progress=self.cb.on_file)
+        return emb
+
+    def train_epoch(self, epoch, tr, emb) -> float:
+        from .loop import train_epoch
+
+        tc = self.cfg.train
+        if emb is not None:
+            from .probe import train_head_epoch
+
+            return train_head_epoch(self.model, self.opt, self.sched, tr, emb["train"], cfg=tc,
+                                    epoch=epoch, device=self.device,
+                                    loss_weight=self.loss_weight, augment=self.cfg.augment,
+                                    progress=self.cb.on_step)
+        db_channels = np.array([c.endswith("_db") for c in self.cfg.features.channel_names])
+        return train_epoch(self.net, self.opt, self.sched, tr, width=self.width,
+                           mean=self.mean, std=self.std, cfg=tc, epoch=epoch,
+                           device=self.device, loss_weight=self.loss_weight,
+                           scaler=self.scaler, progress=self.cb.on_step,
+                           augment=self.cfg.augment, db_channels=db_channels,
+                           freeze_backbone=epoch <= tc.freeze_epochs,
+                           shard=(self.world.rank, self.world.size))
+
+    def validate(self, epoch, loss, va, emb) -> None:
+        """Per-song validation; saves best.pt when it improved and last.pt always."""
+        from ..checkpoint import save_checkpoint
+        from .loop import predict_songs, song_and_slice_metrics
+        from .plots import plot_curves
+
+        tc = self.cfg.train
+        if emb is not None:
+            from .probe import predict_from_embeddings
+
+            scores, sl = predict_from_embeddings(self.model, emb["valid"], device=self.device,
                                                  rule=tc.aggregate)
         else:
-            loss = train_epoch(model, opt, sched, tr, width=width, mean=mean, std=std, cfg=tc,
-                               epoch=epoch, device=device, loss_weight=loss_weight,
-                               scaler=scaler, progress=cb.on_step, augment=cfg.augment,
-                               db_channels=db_channels, freeze_backbone=epoch <= tc.freeze_epochs)
-            scores, sl = predict_songs(model, va, width=width, hop=hop, mean=mean, std=std,
-                                       device=device, rule=tc.aggregate)
-        rep = song_and_slice_metrics(scores, sl, va.labels, classes)
+            scores, sl = predict_songs(self.model, va, width=self.width, hop=self.hop,
+                                       mean=self.mean, std=self.std, device=self.device,
+                                       rule=tc.aggregate)
+        rep = song_and_slice_metrics(scores, sl, va.labels, self.classes)
         row = {"epoch": epoch, "train_loss": loss, "valid_accuracy": rep["accuracy"],
                "valid_macro_f1": rep["macro_f1"], "valid_slice_accuracy": rep["slice_accuracy"],
-               "valid_slice_loss": rep["slice_loss"], "lr": opt.param_groups[0]["lr"]}
-        history.append(row)
+               "valid_slice_loss": rep["slice_loss"], "lr": self.opt.param_groups[0]["lr"]}
+        self.history.append(row)
+        best = self.best
         improved = not best or (rep["macro_f1"], -rep["slice_loss"]) > (
             best["valid_macro_f1"], -best["valid_slice_loss"])
+        ck = lambda metrics, **extra: make_checkpoint(  # noqa: E731
+            self.model, self.cfg, self.classes, self.mean_np, self.std_np, metrics, **extra)
         if improved:
-            best, stale = dict(row), 0
+            self.best, self.stale = dict(row), 0
             metrics = {"valid": {k: rep[k] for k in ("n", "accuracy", "macro_f1",
                                                      "slice_accuracy")}, "epoch": epoch}
-            save_checkpoint(best_path, make_checkpoint(model, cfg, classes, mean_np, std_np,
-                                                       metrics))
+            save_checkpoint(self.out / "best.pt", ck(metrics))
         else:
-            stale += 1
-        state = {"optimizer": opt.state_dict(), "epoch": epoch, "history": history,
-                 "best": best, "stale": stale, "torch_rng": torch.get_rng_state(),
-                 "scheduler": sched.state_dict() if sched is not None else None}
-        save_checkpoint(last_path, make_checkpoint(model, cfg, classes, mean_np, std_np,
-                                                   {"epoch": epoch}, train_state=state))
-        _write_metrics(out / "metrics.csv", history)
-        plot_curves(history, out / "curves.png")
-        cb.on_epoch_end(row, improved)
-    return TrainResult(out, best_path, history, best, failures)
+            self.stale += 1
+        import torch
+
+        state = {"optimizer": self.opt.state_dict(), "epoch": epoch, "history": self.history,
+                 "best": self.best, "stale": self.stale, "torch_rng": torch.get_rng_state(),
+                 "scheduler": self.sched.state_dict() if self.sched is not None else None}
+        save_checkpoint(self.out / "last.pt", ck({"epoch": epoch}, train_state=state))
+        _write_metrics(self.out / "metrics.csv", self.history)
+        plot_curves(self.history, self.out / "curves.png")
+        self.cb.on_epoch_end(row, improved)
 
 
 def check_model_features(model, spec) -> None:
