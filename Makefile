@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q torch==2.13.0
-	$(BIN)/python -m pip install -q -e '.[dev,serve,onnx,tag,beets]'
+	$(BIN)/python -m pip install -q -e '.[dev,serve,onnx,tag,beets,ray]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -20,7 +20,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks tools
 
 test: $(STAMP) lint
-	$(BIN)/python -m pytest -n $(JOBS) -q
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadgroup -q
 
 demo: $(STAMP)
 	$(BIN)/genrekit demo --out demo-out

@@ -35,6 +35,15 @@ class PreprocessResult:
     def ok(self) -> bool:
         return not self.failures
 
+    def record(self, path: str, status: str, key: str | None = None,
+               reason: str | None = None) -> None:
+        """One file's outcome: ``cached``, ``computed`` or ``failed`` (with ``reason``)."""
+        if status == "failed":
+            self.failures.append((path, reason))
+        else:
+            self.keys[path] = key
+            setattr(self, status, getattr(self, status) + 1)
+
 
 def decode_checked(path, spec: FeatureSpec, *, min_duration: float = DEFAULT_MIN_DURATION,
                    max_duration: float | None = DEFAULT_MAX_DURATION):
@@ -129,6 +138,39 @@ def worker_pool(jobs: int):
                                initializer=_init_worker)
 
 
+def lookup(cache: FeatureCache, path: str, digest) -> tuple[str | None, str | None,
+                                                             str | None]:
+    """``(status, key, reason)`` of a file before any decoding: ``cached``, ``failed``
+    (unreadable, or a failure remembered for its content), or ``None`` (to compute)."""
+    try:
+        key = digest(path)
+    except FileNotFoundError:
+        return "failed", None, "file not found"
+    except OSError as exc:
+        return "failed", None, f"cannot read: {exc.strerror or exc}"
+    if cache.contains(key):
+        return "cached", key, None
+    if (reason := cache.failure(key)) is not None:
+        return "failed", key, reason
+    return None, key, None
+
+
+def process_file(path: str, spec_dict: dict, cache_dir: str, namespace: str, dtype: str,
+                 min_duration: float, max_duration: float | None, backend: str | None):
+    """Hash, look up and (on a miss) compute one file, all in the calling process (what a
+    distributed task does). Returns ``(path, key, status, reason)``."""
+    from .features.cache import file_digest
+
+    cache = FeatureCache(cache_dir, FeatureSpec.from_dict(spec_dict), dtype=dtype)
+    cache.namespace = namespace
+    status, key, reason = lookup(cache, path, file_digest)
+    if status is not None:
+        return path, key, status, reason
+    _, _, err = _work(path, key, spec_dict, cache_dir, namespace, dtype, min_duration,
+                      max_duration, backend)
+    return path, key, "failed" if err else "computed", err
+
+
 def _work(path: str, key: str, spec_dict: dict, cache_dir: str, namespace: str, dtype: str,
           min_duration: float, max_duration: float | None, backend: str | None):
     """Worker: compute and store one entry. Returns ``(path, key, error or None)``."""
@@ -178,29 +220,16 @@ def preprocess(paths, spec: FeatureSpec, cache_dir, *, jobs: int = 1,
     todo = []
 
     def done(path, status, key=None, reason=None):
-        if status == "failed":
-            res.failures.append((path, reason))
-        else:
-            res.keys[path] = key
-            setattr(res, status, getattr(res, status) + 1)
+        res.record(path, status, key, reason)
         if progress:
             progress(path, status)
 
     for p in map(str, paths):
-        try:
-            key = cache.key_for(p)
-        except FileNotFoundError:
-            done(p, "failed", reason="file not found")
-            continue
-        except OSError as exc:
-            done(p, "failed", reason=f"cannot read: {exc.strerror or exc}")
-            continue
-        if cache.contains(key):
-            done(p, "cached", key)
-        elif (reason := cache.failure(key)) is not None:
-            done(p, "failed", reason=reason)
-        else:
+        status, key, reason = lookup(cache, p, cache.key_for)
+        if status is None:
             todo.append((p, key))
+        else:
+            done(p, status, key, reason)
     cache.save_digests()
 
     args = (spec.to_dict(), str(cache.root), cache.namespace, dtype, min_duration, max_duration,

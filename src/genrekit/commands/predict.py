@@ -13,7 +13,15 @@ def add_arguments(p) -> None:
                    help="show per-slice labels over time (table) / include them (json)")
     p.add_argument("--timeline-png", help="also draw the per-slice probabilities to this PNG")
     p.add_argument("--format", choices=["table", "json", "csv", "zalo"], default="table")
-    p.add_argument("--out", help="write the result here instead of standard output")
+    p.add_argument("--out", help="write the result here instead of standard output (with "
+                   "--engine ray: the Parquet folder, required)")
+    from .preprocess import add_engine_args
+
+    add_engine_args(p)
+    p.add_argument("--actors", type=int, default=1,
+                   help="with --engine ray: model actors (one GPU each with --device cuda)")
+    p.add_argument("--cache-dir", default="cache",
+                   help="with --engine ray: the feature cache (shared storage on a cluster)")
 
 
 def add_model_args(p) -> None:
@@ -68,6 +76,8 @@ def run(args) -> int:
     paths = [t.path for t in cat]
     if not paths and not cat.missing:
         raise ParameterError(f"no audio files found in {', '.join(args.inputs)}")
+    if args.engine == "ray":
+        return run_ray(paths, cat.missing, args)
     clf = load_classifier(args)
     results, errors = predict_paths(clf, paths, args) if paths else ([], [])
     errors = [(str(p), r) for p, r in cat.missing] + errors
@@ -87,3 +97,25 @@ def run(args) -> int:
     for path, reason in errors:
         print(f"error: {path}: {reason}", file=sys.stderr)
     return 1 if errors else 0
+
+
+def run_ray(paths, missing, args) -> int:
+    """``--engine ray``: one Parquet row per song in the folder ``--out`` (see
+    ``genrekit.ray_engine``); songs already there are skipped."""
+    from ..errors import ParameterError
+    from ..inference.classifier import DEFAULT_MODEL, DEFAULT_ONNX
+    from ..ray_engine import predict_ray
+
+    if not args.out:
+        raise ParameterError("--engine ray writes a Parquet folder: pass --out DIR")
+    if args.tta:
+        raise ParameterError("--tta is not available with --engine ray")
+    model = args.model or (DEFAULT_ONNX if args.device == "cpu" else DEFAULT_MODEL)
+    counts = predict_ray(paths, model, args.out, address=args.address, num_cpus=args.jobs,
+                         actors=args.actors, device=args.device, cache_dir=args.cache_dir,
+                         top_k=args.top_k, aggregate=args.aggregate)
+    for path, reason in missing:
+        print(f"error: {path}: {reason}", file=sys.stderr)
+    print(f"{counts['predicted']} predicted, {counts['failed']} failed (rows with an error), "
+          f"{counts['skipped']} already in {args.out}", file=sys.stderr)
+    return 1 if (counts["failed"] or missing) else 0

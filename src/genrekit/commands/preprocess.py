@@ -21,6 +21,15 @@ def add_arguments(p) -> None:
     p.add_argument("--audio-dir", help="audio folder for a CSV catalog (default: its folder)")
     p.add_argument("--backend", choices=["fast", "reference", "torch"], default=None,
                    help="feature backend (default fast; each has its own cache entries)")
+    add_engine_args(p)
+
+
+def add_engine_args(p) -> None:
+    p.add_argument("--engine", choices=["local", "ray"], default="local",
+                   help="local: a process pool on this machine (default); ray: Ray Data tasks "
+                   "on a Ray cluster (pip install 'genrekit[ray]')")
+    p.add_argument("--address", help="with --engine ray: the Ray cluster to join (e.g. "
+                   "ray://head:10001 or auto); default: a local cluster of --jobs CPUs")
 
 
 def collect_paths(data: list[str], audio_dir=None):
@@ -54,10 +63,16 @@ def run(args) -> int:
         return 1
     min_d = pp.DEFAULT_MIN_DURATION if args.min_duration is None else args.min_duration
     max_d = pp.DEFAULT_MAX_DURATION if args.max_duration is None else args.max_duration
+    kw = dict(min_duration=min_d, max_duration=max_d or None, backend=args.backend)
     with file_progress(len(paths), f"features ({','.join(spec.names)})") as advance:
-        res = pp.preprocess(paths, spec, args.cache_dir, jobs=args.jobs, min_duration=min_d,
-                            max_duration=max_d or None, backend=args.backend,
-                            progress=advance)
+        if args.engine == "ray":
+            from ..ray_engine import preprocess_ray
+
+            res = preprocess_ray(paths, spec, args.cache_dir, address=args.address,
+                                 num_cpus=args.jobs, progress=advance, **kw)
+        else:
+            res = pp.preprocess(paths, spec, args.cache_dir, jobs=args.jobs, progress=advance,
+                                **kw)
     failures = [(str(e), r) for e, r in missing] + res.failures
     failures_csv = Path(args.failures or Path(args.cache_dir) / "failures.csv")
     pp.write_failures(failures_csv, failures)

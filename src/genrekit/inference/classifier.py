@@ -232,6 +232,16 @@ class GenreClassifier:
         p = self.predict(path_or_array, sr)
         return np.array([p.scores[c] for c in self.classes_], dtype=np.float32)
 
+    def predict_features(self, songs: list[tuple[str, np.ndarray]], *, top_k: int = 3,
+                         batch_size: int = 16) -> list[Prediction]:
+        """Predictions of songs whose features ``[C, F, T]`` are computed already (e.g. read
+        from the feature cache), slices batched across songs."""
+        if not songs:
+            return []
+        Ps, sts = self._slice_probs([X for _, X in songs], batch_size)
+        return [self._postprocess(P, st, X.shape[-1], top_k, p)
+                for (p, X), P, st in zip(songs, Ps, sts, strict=True)]
+
     def predict_many(self, paths: Iterable, *, top_k: int = 3, jobs: int = 1,
                      songs_per_batch: int = 8, batch_size: int = 16,
                      progress: Callable[[str, str], None] | None = None,
@@ -251,11 +261,9 @@ class GenreClassifier:
                                     self.max_duration, features=not on_gpu):
             good = [(p, self.features_from_audio(a) if on_gpu else a)
                     for p, a, err in group if err is None]
-            results = {}
-            if good:
-                Ps, sts = self._slice_probs([X for _, X in good], batch_size)
-                for (p, X), P, st in zip(good, Ps, sts, strict=True):
-                    results[p] = self._postprocess(P, st, X.shape[-1], top_k, p)
+            results = dict(zip([p for p, _ in good],
+                               self.predict_features(good, top_k=top_k, batch_size=batch_size),
+                               strict=True))
             for p, _, err in group:
                 if progress:
                     progress(p, "failed" if err else "done")

@@ -1,0 +1,79 @@
+"""The Ray Data engine on a local 2-CPU Ray cluster gives the local engine's results:
+the same cache entries and failures for preprocess, the same predictions for predict (to
+Parquet), and a rerun skips finished work. Marked ``ray`` (deselect with -m 'not ray')."""
+
+import json
+
+import numpy as np
+import pytest
+from conftest import toy_genre, write
+
+ray = pytest.importorskip("ray")
+pq = pytest.importorskip("pyarrow.parquet")
+
+from genrekit import GenreClassifier  # noqa: E402
+from genrekit.features import FeatureSpec  # noqa: E402
+from genrekit.preprocess import open_cache, preprocess  # noqa: E402
+from genrekit.ray_engine import predict_ray, preprocess_ray  # noqa: E402
+
+pytestmark = [pytest.mark.ray, pytest.mark.xdist_group("ray")]
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    from genrekit import ray_engine
+
+    ray_engine.init(num_cpus=2)
+    yield
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    d = tmp_path_factory.mktemp("songs")
+    paths = [write(d / f"{g}{i}.wav", toy_genre(g, 40 + i, seconds=2.5 + i))
+             for g in ("tones", "noise", "chirps") for i in range(2)]
+    (d / "empty.wav").write_bytes(b"")
+    (d / "notes.wav").write_text("not audio")
+    return [str(p) for p in paths] + [str(d / "empty.wav"), str(d / "notes.wav"),
+                                      str(d / "missing.wav")]
+
+
+def test_preprocess_matches_the_local_engine(cluster, files, tmp_path):
+    spec = FeatureSpec(names=("mel", "hpss"), n_mels=32)
+    local = preprocess(files, spec, tmp_path / "local", jobs=1)
+    seen = []
+    remote = preprocess_ray(files, spec, tmp_path / "ray", progress=lambda p, s: seen.append(s))
+    assert remote.keys == local.keys and remote.failures == local.failures
+    assert len(remote.failures) == 3 and remote.computed == 6 and len(seen) == len(files)
+    a, b = open_cache(tmp_path / "local", spec), open_cache(tmp_path / "ray", spec)
+    for key in local.keys.values():
+        np.testing.assert_array_equal(a.get(key), b.get(key))  # exactly the same entries
+    again = preprocess_ray(files, spec, tmp_path / "ray")
+    assert again.cached == 6 and again.computed == 0 and again.failures == local.failures
+
+
+def test_predict_to_parquet_matches_local_and_resumes(cluster, files, tiny_checkpoint, tmp_path):
+    out = tmp_path / "preds"
+    counts = predict_ray(files, tiny_checkpoint, out, cache_dir=tmp_path / "cache")
+    assert counts == {"predicted": 6, "failed": 3, "skipped": 0}
+    rows = {}
+    for f in sorted(out.glob("*.parquet")):
+        for r in pq.read_table(f).to_pylist():
+            rows[r["path"]] = r
+    assert set(rows) == set(files)
+    clf = GenreClassifier.load(tiny_checkpoint)
+    for path, pred, err in clf.predict_many(files):
+        r = rows[path]
+        if err is not None:
+            assert r["label"] is None and r["error"] == err
+            continue
+        assert r["error"] is None and r["label"] == pred.label
+        np.testing.assert_allclose([json.loads(r["scores"])[c] for c in clf.classes_],
+                                   [pred.scores[c] for c in clf.classes_], atol=1e-6)
+        assert len(json.loads(r["timeline"])) == len(pred.timeline)
+    n_files = len(list(out.glob("*.parquet")))
+    again = predict_ray(files, tiny_checkpoint, out, cache_dir=tmp_path / "cache")
+    assert again["predicted"] == 0 and again["skipped"] >= 8  # only the missing file retried
+    total = sum(pq.read_table(f).num_rows for f in out.glob("*.parquet"))
+    assert total <= len(files) + 1 and len(list(out.glob("*.parquet"))) >= n_files
