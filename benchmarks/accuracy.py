@@ -7,6 +7,7 @@ recipe.
 Usage: python benchmarks/accuracy.py [--seeds 0,1,2] [--epochs 40]
        [--recipes cnn,cnn+aug,crnn,crnn+aug,resnet18,resnet18+aug,musicnn-frozen,
         musicnn-finetuned] [--finetune-seeds 0] [--out runs/accuracy]
+musicnn-finetuned continues the same seed's musicnn-frozen run (run that recipe first).
 (CPU time grows with recipes x seeds: on 2 cores a from-scratch run is 10-20 min, a frozen
 musicnn run about 4 min, a fine-tuned musicnn run about 20 min; resnet18 is slow without
 a GPU.)
@@ -33,9 +34,9 @@ def recipe(name: str, epochs: int):
     """``(config file or None, overrides)`` of a recipe name."""
     if name == "musicnn-frozen":  # linear probe: the shipped recipe
         return CONFIGS / "musicnn.yaml", []
-    if name == "musicnn-finetuned":  # head first, then everything at a lower rate
+    if name == "musicnn-finetuned":  # from the frozen run (head trained): all, gently
         return CONFIGS / "musicnn.yaml", [
-            "train.epochs=6", "train.freeze_epochs=2", "train.lr=3e-4", "train.patience=0",
+            "train.epochs=3", "train.freeze_epochs=0", "train.lr=1e-4", "train.patience=0",
             "train.crops_per_song=4", "train.batch_size=32", "augment.freq_mask=8",
             "augment.time_mask=16"]
     model, _, aug = name.partition("+")
@@ -81,7 +82,10 @@ def main():
             run = out / f"{name.replace('+', '-')}-s{seed}"
             cfg = load_config(config, [*sets, f"train.seed={seed}",
                                        f"train.cache_dir={a.cache_dir}"])
-            train(cfg, cat, run, resume=(run / "last.pt").exists())
+            init = None
+            if name == "musicnn-finetuned":  # continues the same seed's frozen run
+                init = load_checkpoint(out / f"musicnn-frozen-s{seed}" / "best.pt")
+            train(cfg, cat, run, resume=(run / "last.pt").exists(), init=init)
             rep = evaluate_checkpoint(run / "best.pt", list(va), cache_dir=a.cache_dir)
             rows.setdefault(name, []).append((rep["accuracy"], rep["macro_f1"]))
             if rep["macro_f1"] > best.get(name, (None, -1))[1]:

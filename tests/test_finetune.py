@@ -102,3 +102,14 @@ def test_finetune_from_the_bundled_model_runs(new_catalog, tmp_path):
     ck = load_checkpoint(out / "best.pt")
     assert ck["classes"] == ["bass", "clickers", "treble"] and ck["model"]["name"] == "musicnn"
     assert ck["config"]["train"]["freeze_epochs"] >= 1  # the default: a linear probe
+
+
+def test_same_labels_keep_the_trained_head(pretrained, toy_catalog, tmp_path):
+    """Continuing on the label set it was trained on starts from its head, not a new one."""
+    old = load_checkpoint(pretrained)
+    assert main(["finetune", str(pretrained), str(toy_catalog), "--out", str(tmp_path / "c"),
+                 "--epochs", "1", "--lr", "1e-12", "--cache-dir", str(tmp_path / "cache")]) == 0
+    new = load_checkpoint(tmp_path / "c" / "last.pt")["state_dict"]
+    for k in (k for k in new if k.startswith("head.")):
+        np.testing.assert_allclose(new[k].float().numpy(), old["state_dict"][k].float().numpy(),
+                                   atol=1e-6, err_msg=k)

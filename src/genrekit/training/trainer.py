@@ -101,8 +101,9 @@ def train(cfg, catalog, out_dir, *, resume: bool = False, callbacks: Callbacks |
     """Train ``cfg`` on ``catalog``'s train split, selecting on its valid split.
 
     ``init``: a loaded checkpoint to fine-tune from: its backbone weights and normalisation
-    are kept and a new head is made for this catalog's classes (its feature spec, slicing
-    and model must be those of ``cfg``; ``genrekit finetune`` arranges that).
+    are kept and a new head is made for this catalog's classes (its head is kept when the
+    classes are the same); its feature spec, slicing and model must be those of ``cfg``
+    (``genrekit finetune`` arranges that).
     Under torchrun (``genrekit train --nproc N``) this is one rank of a data-parallel run
     (``training.distributed``); only rank 0 writes files and reports to ``callbacks``.
     """
@@ -154,8 +155,8 @@ def train(cfg, catalog, out_dir, *, resume: bool = False, callbacks: Callbacks |
         std_np = np.ones(spec.n_channels, np.float32)
     else:
         mean_np, std_np = channel_stats(tr)
-    if init is not None:
-        _load_backbone(model, init)
+    if init is not None:  # the same labels: keep its head too (continue, don't restart)
+        _load_backbone(model, init, keep_head=list(init["classes"]) == list(classes))
     model = model.to(device)
     w = class_weights(tr.labels, len(classes), power=tc.class_weight_power)
     run = _Run(cfg=cfg, classes=classes, out=out, cb=cb, world=world, device=device,
@@ -181,7 +182,8 @@ def train(cfg, catalog, out_dir, *, resume: bool = False, callbacks: Callbacks |
         run.history, run.best, run.stale = st["history"], st["best"], st["stale"]
         start = st["epoch"] + 1
     run.net = distributed.wrap(model, device, world, find_unused=tc.freeze_epochs > 0)
-    emb = run.embed(tr, va) if probe else None
+    finished = start > tc.epochs or (tc.patience and run.stale >= tc.patience)
+    emb = run.embed(tr, va) if probe and not finished else None
 
     for epoch in range(start, tc.epochs + 1):
         if tc.patience and world.broadcast(run.stale) >= tc.patience:
@@ -320,11 +322,13 @@ def check_model_features(model, spec) -> None:
                              "start from its config (configs/musicnn.yaml)")
 
 
-def _load_backbone(model, ckpt: dict) -> None:
-    """Every weight but the head's from ``ckpt`` (which may have other classes)."""
+def _load_backbone(model, ckpt: dict, keep_head: bool = False) -> None:
+    """Every weight but the head's from ``ckpt`` (which may have other classes); the head's
+    too with ``keep_head``."""
     from ..errors import CheckpointError
 
-    sd = {k: v for k, v in ckpt["state_dict"].items() if not k.startswith("head.")}
+    sd = {k: v.float() if v.is_floating_point() else v for k, v in ckpt["state_dict"].items()
+          if keep_head or not k.startswith("head.")}
     missing, unexpected = model.load_state_dict(sd, strict=False)
     if unexpected or any(not k.startswith("head.") for k in missing):
         raise CheckpointError("<init checkpoint>", "its backbone does not fit this model "
