@@ -180,7 +180,7 @@ def _parquet_files(out_dir) -> set[Path]:
 
 def predict_ray(paths, model_path, out_dir, *, address: str | None = None,
                 num_cpus: int | None = None, actors: int = 1, device: str = "cpu",
-                cache_dir="cache", top_k: int = 3, batch_size: int = 16,
+                cache_dir="cache", top_k: int = 3, batch_size: int | None = None,
                 aggregate: str | None = None) -> dict:
     """Predict every path on a Ray cluster into the Parquet folder ``out_dir``.
 

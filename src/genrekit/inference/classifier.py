@@ -88,6 +88,9 @@ class GenreClassifier:
                                  f"(known: {', '.join(RULES)})")
         self.metrics = meta.get("metrics", {})
         self.model_name = meta["model"]["name"]
+        # slices per forward pass: what the model measured best (musicnn: 1, its activations
+        # are ~45 MB a slice), else 16
+        self.batch_size = int(meta["model"].get("inference_batch_size", 16))
         self.max_duration = max_duration
         self.tta = int(tta)  # test-time augmentation: also +-1..tta mel-bin pitch shifts
         # on a GPU the features are computed there too (stft/mel/hpss/mfcc); else numba
@@ -179,7 +182,7 @@ class GenreClassifier:
             return self._torch_features(x.to(device))[0].cpu().numpy()
 
     # --- forward + postprocess ------------------------------------------------------------
-    def _slice_probs(self, feats: list[np.ndarray], batch_size: int = 16):
+    def _slice_probs(self, feats: list[np.ndarray], batch_size: int | None = None):
         """Slice probabilities of several songs, batched across songs."""
         from ..data.slices import grid_slices
 
@@ -190,6 +193,7 @@ class GenreClassifier:
             starts.append(st)
             owner += [i] * len(st)
         allS = np.concatenate(slices)
+        batch_size = batch_size or self.batch_size
         P = self._run(allS, batch_size)
         if self.tta:  # the mean over pitch-shifted copies of every slice
             F = allS.shape[2]
@@ -233,7 +237,7 @@ class GenreClassifier:
         return np.array([p.scores[c] for c in self.classes_], dtype=np.float32)
 
     def predict_features(self, songs: list[tuple[str, np.ndarray]], *, top_k: int = 3,
-                         batch_size: int = 16) -> list[Prediction]:
+                         batch_size: int | None = None) -> list[Prediction]:
         """Predictions of songs whose features ``[C, F, T]`` are computed already (e.g. read
         from the feature cache), slices batched across songs."""
         if not songs:
@@ -243,13 +247,14 @@ class GenreClassifier:
                 for (p, X), P, st in zip(songs, Ps, sts, strict=True)]
 
     def predict_many(self, paths: Iterable, *, top_k: int = 3, jobs: int = 1,
-                     songs_per_batch: int = 8, batch_size: int = 16,
+                     songs_per_batch: int = 8, batch_size: int | None = None,
                      progress: Callable[[str, str], None] | None = None,
                      ) -> Iterator[tuple[str, Prediction | None, str | None]]:
         """Yield ``(path, Prediction or None, error or None)`` in input order.
 
         Decoding and features run in ``jobs`` worker processes; the model sees batches of
-        ``batch_size`` slices drawn from ``songs_per_batch`` songs at a time (16 keeps the
+        ``batch_size`` slices (default: the model's ``inference_batch_size``, see
+        ``self.batch_size``) drawn from ``songs_per_batch`` songs at a time (16 keeps the
         CNN's activations, and so peak memory, small on a CPU; raise it on a GPU). A bad
         file yields its error and the rest go on.
         """

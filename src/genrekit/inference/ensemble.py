@@ -29,7 +29,9 @@ def make_ensemble(checkpoints, weights=None) -> dict:
     members = [slim_checkpoint(ck, half=False) for ck in checkpoints]  # weights as given
     name = "ensemble(" + ",".join(m["model"]["name"] for m in members) + ")"
     return {"kind": "ensemble", "classes": classes, "weights": (w / w.sum()).tolist(),
-            "members": members, "model": {"name": name, "kwargs": {}}, "metrics": {}}
+            "members": members, "metrics": {},
+            "model": {"name": name, "kwargs": {}, "inference_batch_size": min(
+                m["model"].get("inference_batch_size", 16) for m in members)}}
 
 
 def same_grid(ens: dict) -> bool:

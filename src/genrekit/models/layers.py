@@ -47,6 +47,8 @@ class Backbone(nn.Module):
     """Base: subclasses define ``forward_features(x) -> [B, D]`` and set ``self.head``."""
 
     head: nn.Module
+    #: slices per forward pass at prediction (stored in checkpoints)
+    inference_batch_size = 16
 
     def forward_head(self, z: torch.Tensor) -> torch.Tensor:
         return self.head(z)

@@ -82,7 +82,8 @@ def make_checkpoint(model, cfg, classes, mean, std, metrics, **extra) -> dict:
 
     return {
         "genrekit_version": __version__,
-        "model": {"name": cfg.model.name, "kwargs": dict(cfg.model.kwargs)},
+        "model": {"name": cfg.model.name, "kwargs": dict(cfg.model.kwargs),
+                  "inference_batch_size": getattr(model, "inference_batch_size", 16)},
         "classes": list(classes),
         "features": cfg.features.to_dict(),
         "slices": {"slice_seconds": cfg.slices.slice_seconds,
