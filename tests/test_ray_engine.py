@@ -77,3 +77,17 @@ def test_predict_to_parquet_matches_local_and_resumes(cluster, files, tiny_check
     assert again["predicted"] == 0 and again["skipped"] >= 8  # only the missing file retried
     total = sum(pq.read_table(f).num_rows for f in out.glob("*.parquet"))
     assert total <= len(files) + 1 and len(list(out.glob("*.parquet"))) >= n_files
+
+
+def test_cli_engine_ray(cluster, files, tiny_checkpoint, tmp_path, capsys):
+    from genrekit.cli import main
+
+    rc = main(["preprocess", *files[:6], "--engine", "ray", "--cache-dir", str(tmp_path / "c"),
+               "--features", "mel", "--n-mels", "32"])
+    assert rc == 0 and "6 computed" in capsys.readouterr().out
+    rc = main(["predict", *files, "--engine", "ray", "--model", str(tiny_checkpoint),
+               "--out", str(tmp_path / "p"), "--cache-dir", str(tmp_path / "c")])
+    err = capsys.readouterr().err
+    assert rc == 1 and "6 predicted, 2 failed" in err  # the undecodable files are rows too
+    assert "missing.wav: not found" in err  # a path that does not exist is an input error
+    assert main(["predict", files[0], "--engine", "ray"]) == 2  # needs --out

@@ -59,3 +59,7 @@ def suggest(name: str, known) -> str:
     """Return a ``; did you mean 'x'?`` hint for ``name`` among ``known`` (or '')."""
     close = difflib.get_close_matches(name, list(known), n=1)
     return f"; did you mean {close[0]!r}?" if close else ""
+
+
+class EngineError(GenrekitError):
+    """A distributed engine could not run (no Ray cluster at the address, ...)."""

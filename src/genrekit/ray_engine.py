@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ParameterError
+from .errors import EngineError, ParameterError
 from .preprocess import (
     DEFAULT_MAX_DURATION,
     DEFAULT_MIN_DURATION,
@@ -55,7 +55,13 @@ def init(address: str | None = None, num_cpus: int | None = None):
     logging.getLogger("ray.data").setLevel(logging.WARNING)
     if not ray.is_initialized():
         kw = {"address": address} if address else {"num_cpus": num_cpus}
-        ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False, **kw)
+        try:
+            ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False,
+                     **kw)
+        except (ConnectionError, RuntimeError, ValueError) as exc:
+            where = f"the Ray cluster at {address!r}" if address else "a local Ray cluster"
+            raise EngineError(f"cannot start or join {where}: "
+                              f"{str(exc).splitlines()[0][:200]}") from None
         ray.data.DataContext.get_current().enable_progress_bars = False
     return ray
 

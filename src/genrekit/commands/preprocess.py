@@ -64,6 +64,10 @@ def run(args) -> int:
     min_d = pp.DEFAULT_MIN_DURATION if args.min_duration is None else args.min_duration
     max_d = pp.DEFAULT_MAX_DURATION if args.max_duration is None else args.max_duration
     kw = dict(min_duration=min_d, max_duration=max_d or None, backend=args.backend)
+    if args.engine == "ray":  # connect (or start the local cluster) before the progress bar
+        from ..ray_engine import init
+
+        init(args.address, args.jobs)
     with file_progress(len(paths), f"features ({','.join(spec.names)})") as advance:
         if args.engine == "ray":
             from ..ray_engine import preprocess_ray
