@@ -8,7 +8,9 @@ def add_arguments(p) -> None:
     p.add_argument("checkpoint", help="a .pt checkpoint, or 'default' for the bundled model")
     p.add_argument("data", help="your labelled catalog: a folder per genre or a CSV")
     p.add_argument("--out", required=True, help="run folder")
-    p.add_argument("--epochs", type=int, default=15)
+    p.add_argument("--epochs", type=int, default=None,
+                   help="default: 40 for a frozen-backbone model (the bundled one: epochs of "
+                   "the head alone take seconds), else 15")
     p.add_argument("--freeze-epochs", type=int, default=None,
                    help="epochs that train only the new head before everything; default: "
                    "all of them for a model trained with a frozen pretrained backbone (the "
@@ -30,12 +32,13 @@ def finetune_config(ckpt: dict, args):
     base = Config.from_dict({k: v for k, v in ckpt["config"].items()
                              if k in ("features", "slices", "model", "augment")})
     d = base.to_dict()
+    was = ckpt["config"].get("train", {})
+    frozen = was.get("freeze_epochs", 0) >= was.get("epochs", 1)
+    epochs = args.epochs or (40 if frozen else 15)
     freeze = args.freeze_epochs
     if freeze is None:
-        was = ckpt["config"].get("train", {})
-        frozen = was.get("freeze_epochs", 0) >= was.get("epochs", 1)
-        freeze = args.epochs if frozen else 3
-    d["train"] = {**TrainConfig().__dict__, "epochs": args.epochs, "lr": args.lr,
+        freeze = epochs if frozen else 3
+    d["train"] = {**TrainConfig().__dict__, "epochs": epochs, "lr": args.lr,
                   "freeze_epochs": freeze, "patience": 0,
                   "cache_dir": args.cache_dir, "jobs": args.jobs}
     return Config.from_dict(d).override(args.set)
