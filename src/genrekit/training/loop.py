@@ -69,7 +69,7 @@ def train_epoch(model, opt, sched, songs, *, width, mean, std, cfg, epoch, devic
     if world > 1:  # each rank holds its shards' parts of every batch loss: add them up
         import torch.distributed as dist
 
-        t = torch.tensor([total], dtype=torch.float64)
+        t = torch.tensor([total], dtype=torch.float64, device=device)  # NCCL: on the GPU
         dist.all_reduce(t)
         total = float(t)
     return total / max(count, 1)
