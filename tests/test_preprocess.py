@@ -6,6 +6,7 @@ import sys
 import time
 
 import numpy as np
+import pytest
 from conftest import chirp, noise, tone, write
 
 from genrekit.cli import main
@@ -152,3 +153,12 @@ def test_cli_csv_catalog_with_audio_dir(tmp_path):
     rows = list(csv.DictReader(open(tmp_path / "c" / "failures.csv")))
     assert [r["file"] for r in rows] == ["3.wav"]
     assert len(open_cache(tmp_path / "c", SPEC).entries()) == 2
+
+
+def test_engine_ray_without_ray_says_how_to_install(monkeypatch):
+    from genrekit.errors import ParameterError
+    from genrekit.ray_engine import require_ray
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if not installed
+    with pytest.raises(ParameterError, match=r"pip install 'genrekit\[ray\]'"):
+        require_ray()
