@@ -56,21 +56,21 @@ def test_two_processes_equal_one(single, toy_catalog, tmp_path):
 
 def test_resume_with_another_world_size(single, toy_catalog, tmp_path, monkeypatch):
     """Epoch 1 in one process, killed; epoch 2 resumed in two: the straight run's weights."""
-    from genrekit.training import trainer
+    from genrekit.training import run as trainer_run
 
     _, base = single
-    real = trainer._write_metrics
+    real = trainer_run.write_metrics
 
     def die_after_epoch_1(path, history):
         real(path, history)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(trainer, "_write_metrics", die_after_epoch_1)
+    monkeypatch.setattr(trainer_run, "write_metrics", die_after_epoch_1)
     out = tmp_path / "mixed"
     cfg = load_config(None, DDP + [f"train.cache_dir={base / 'cache'}"])
     with pytest.raises(KeyboardInterrupt):
         train(cfg, load_catalog(toy_catalog), out)
-    monkeypatch.setattr(trainer, "_write_metrics", real)
+    monkeypatch.setattr(trainer_run, "write_metrics", real)
     assert load_checkpoint(out / "last.pt")["train_state"]["epoch"] == 1
     rc = main(["train", str(toy_catalog), "--out", str(out), "--nproc", "2", "--resume",
                "--cache-dir", str(base / "cache"), *sets()])

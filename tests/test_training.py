@@ -49,14 +49,14 @@ def test_train_checkpoint_evaluate(trained, toy_catalog, tmp_path, capsys):
 
 def test_resume_after_kill_matches_uninterrupted(toy_catalog, tmp_path, trained, monkeypatch):
     """Stop a 3-epoch run after epoch 2 (as a kill would), resume: same weights as straight."""
-    from genrekit.training import trainer
+    from genrekit.training import run as trainer_run
 
     _, cache = trained
     cat = load_catalog(toy_catalog)
     cfg = load_config(None, TOY + ["train.epochs=3", f"train.cache_dir={cache}"])
     straight = train(cfg, cat, tmp_path / "straight")
 
-    real_save = trainer._write_metrics
+    real_save = trainer_run.write_metrics
     calls = {"n": 0}
 
     def die_after_epoch_2(path, history):
@@ -65,10 +65,10 @@ def test_resume_after_kill_matches_uninterrupted(toy_catalog, tmp_path, trained,
         if calls["n"] == 2:
             raise KeyboardInterrupt  # simulated kill right after epoch 2 was saved
 
-    monkeypatch.setattr(trainer, "_write_metrics", die_after_epoch_2)
+    monkeypatch.setattr(trainer_run, "write_metrics", die_after_epoch_2)
     with pytest.raises(KeyboardInterrupt):
         train(cfg, cat, tmp_path / "killed")
-    monkeypatch.setattr(trainer, "_write_metrics", real_save)
+    monkeypatch.setattr(trainer_run, "write_metrics", real_save)
     assert not list((tmp_path / "killed").glob(".tmp-*"))
     resumed = train(cfg, cat, tmp_path / "killed", resume=True)
     assert [h["epoch"] for h in resumed.history] == [1, 2, 3]

@@ -7,15 +7,14 @@ validation macro-F1), ``last.pt`` (full training state, written atomically every
 
 from __future__ import annotations
 
-import csv
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from .. import __version__
 from ..errors import ParameterError
+from .run import TrainingRun, make_checkpoint  # noqa: F401  (make_checkpoint: public here too)
 
 
 @dataclass
@@ -75,26 +74,6 @@ def prepare_splits(catalog, cfg):
     if len(classes) < 2:
         raise ParameterError(f"need at least 2 labels to train, got {classes}")
     return train, valid, classes
-
-
-def make_checkpoint(model, cfg, classes, mean, std, metrics, **extra) -> dict:
-    import torch
-
-    return {
-        "genrekit_version": __version__,
-        "model": {"name": cfg.model.name, "kwargs": dict(cfg.model.kwargs),
-                  "inference_batch_size": getattr(model, "inference_batch_size", 16)},
-        "classes": list(classes),
-        "features": cfg.features.to_dict(),
-        "slices": {"slice_seconds": cfg.slices.slice_seconds,
-                   "slice_hop_seconds": cfg.slices.slice_hop_seconds,
-                   "aggregate": cfg.train.aggregate},
-        "normalization": {"mean": torch.as_tensor(mean), "std": torch.as_tensor(std)},
-        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-        "metrics": metrics,
-        "config": cfg.to_dict(),
-        **extra,
-    }
 
 
 def train(cfg, catalog, out_dir, *, resume: bool = False, callbacks: Callbacks | None = None,
@@ -160,7 +139,7 @@ def train(cfg, catalog, out_dir, *, resume: bool = False, callbacks: Callbacks |
         _load_backbone(model, init, keep_head=list(init["classes"]) == list(classes))
     model = model.to(device)
     w = class_weights(tr.labels, len(classes), power=tc.class_weight_power)
-    run = _Run(cfg=cfg, classes=classes, out=out, cb=cb, world=world, device=device,
+    run = TrainingRun(cfg=cfg, classes=classes, out=out, cb=cb, world=world, device=device,
                model=model, mean_np=mean_np, std_np=std_np, width=width, hop=hop,
                loss_weight=torch.from_numpy(w).to(device) if tc.class_weights else None)
     run.opt = torch.optim.AdamW(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
@@ -195,118 +174,6 @@ def train(cfg, catalog, out_dir, *, resume: bool = False, callbacks: Callbacks |
             run.validate(epoch, loss, va, emb)
         world.barrier()
     return TrainResult(out, out / "best.pt", run.history, run.best, failures)
-
-
-@dataclass
-class _Run:
-    """The state of one training run and its per-epoch steps (train, validate, save)."""
-
-    cfg: object
-    classes: list
-    out: Path
-    cb: Callbacks
-    world: object
-    device: object
-    model: object  # the plain module (what is saved and validated)
-    mean_np: np.ndarray
-    std_np: np.ndarray
-    width: int
-    hop: int
-    loss_weight: object
-    net: object = None  # what trains: the DDP wrapper under torchrun, else the model
-    opt: object = None
-    sched: object = None
-    scaler: object = None
-    history: list = field(default_factory=list)
-    best: dict = field(default_factory=dict)
-    stale: int = 0
-
-    @property
-    def mean(self):
-        import torch
-
-        return torch.from_numpy(self.mean_np).to(self.device)
-
-    @property
-    def std(self):
-        import torch
-
-        return torch.from_numpy(self.std_np).to(self.device)
-
-    def embed(self, tr, va) -> dict:
-        from .probe import check_probe_augment, embed_songs
-
-        check_probe_augment(self.cfg.augment)
-        emb = {}
-        for name, songs in (("train", tr), ("valid", va)):
-            self.cb.on_data(f"{name} embeddings", len(songs))
-            emb[name] = embed_songs(self.model, songs, width=self.width, hop=self.hop,
-                                    mean=self.mean, std=self.std, device=self.device,
-                                    progress=self.cb.on_file)
-        return emb
-
-    def train_epoch(self, epoch, tr, emb) -> float:
-        from .loop import train_epoch
-
-        tc = self.cfg.train
-        if emb is not None:
-            from .probe import train_head_epoch
-
-            return train_head_epoch(self.model, self.opt, self.sched, tr, emb["train"], cfg=tc,
-                                    epoch=epoch, device=self.device,
-                                    loss_weight=self.loss_weight, augment=self.cfg.augment,
-                                    progress=self.cb.on_step)
-        db_channels = np.array([c.endswith("_db") for c in self.cfg.features.channel_names])
-        return train_epoch(self.net, self.opt, self.sched, tr, width=self.width,
-                           mean=self.mean, std=self.std, cfg=tc, epoch=epoch,
-                           device=self.device, loss_weight=self.loss_weight,
-                           scaler=self.scaler, progress=self.cb.on_step,
-                           augment=self.cfg.augment, db_channels=db_channels,
-                           freeze_backbone=epoch <= tc.freeze_epochs,
-                           shard=(self.world.rank, self.world.size))
-
-    def validate(self, epoch, loss, va, emb) -> None:
-        """Per-song validation; saves best.pt when it improved and last.pt always."""
-        from ..checkpoint import save_checkpoint
-        from .loop import predict_songs, song_and_slice_metrics
-        from .plots import plot_curves
-
-        tc = self.cfg.train
-        if emb is not None:
-            from .probe import predict_from_embeddings
-
-            scores, sl = predict_from_embeddings(self.model, emb["valid"], device=self.device,
-                                                 rule=tc.aggregate)
-        else:
-            scores, sl = predict_songs(self.model, va, width=self.width, hop=self.hop,
-                                       mean=self.mean, std=self.std, device=self.device,
-                                       rule=tc.aggregate)
-        rep = song_and_slice_metrics(scores, sl, va.labels, self.classes)
-        row = {"epoch": epoch, "train_loss": loss, "valid_accuracy": rep["accuracy"],
-               "valid_macro_f1": rep["macro_f1"], "valid_slice_accuracy": rep["slice_accuracy"],
-               "valid_slice_loss": rep["slice_loss"], "lr": self.opt.param_groups[0]["lr"]}
-        self.history.append(row)
-        best = self.best
-        improved = not best or (rep["macro_f1"], -rep["slice_loss"]) > (
-            best["valid_macro_f1"], -best["valid_slice_loss"])
-        ck = lambda metrics, **extra: make_checkpoint(  # noqa: E731
-            self.model, self.cfg, self.classes, self.mean_np, self.std_np, metrics, **extra)
-        if improved:
-            self.best, self.stale = dict(row), 0
-            metrics = {"valid": {k: rep[k] for k in ("n", "accuracy", "macro_f1",
-                                                     "slice_accuracy")}, "epoch": epoch}
-            save_checkpoint(self.out / "best.pt", ck(metrics))
-        else:
-            self.stale += 1
-        import torch
-
-        state = {"optimizer": self.opt.state_dict(), "epoch": epoch, "history": self.history,
-                 "best": self.best, "stale": self.stale, "torch_rng": torch.get_rng_state(),
-                 "scheduler": self.sched.state_dict() if self.sched is not None else None}
-        save_checkpoint(self.out / "last.pt", ck({"epoch": epoch}, train_state=state))
-        _write_metrics(self.out / "metrics.csv", self.history)
-        plot_curves(self.history, self.out / "curves.png")
-        self.cb.on_epoch_end(row, improved)
 
 
 def check_model_features(model, spec) -> None:
@@ -348,15 +215,6 @@ def _scheduler(opt, tc, steps_per_epoch: int):
     if tc.schedule == "onecycle":
         return torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=tc.lr, total_steps=total)
     return None
-
-
-def _write_metrics(path: Path, history: list[dict]):
-    from ..fileio import atomic_write
-
-    with atomic_write(path, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(history[0]))
-        w.writeheader()
-        w.writerows(history)
 
 
 def _write_yaml(path: Path, data: dict):
