@@ -69,9 +69,9 @@ def test_predict_to_parquet_matches_local_and_resumes(cluster, files, tiny_check
             assert r["label"] is None and r["error"] == err
             continue
         assert r["error"] is None and r["label"] == pred.label
-        np.testing.assert_allclose([json.loads(r["scores"])[c] for c in clf.classes_],
-                                   [pred.scores[c] for c in clf.classes_], atol=1e-6)
-        assert len(json.loads(r["timeline"])) == len(pred.timeline)
+        assert json.loads(r["scores"]) == pred.to_dict()["scores"]  # exactly (6 decimals)
+        assert r["score"] == pred.to_dict()["score"]
+        assert json.loads(r["timeline"]) == pred.to_dict()["timeline"]
     n_files = len(list(out.glob("*.parquet")))
     again = predict_ray(files, tiny_checkpoint, out, cache_dir=tmp_path / "cache")
     assert again["predicted"] == 0 and again["skipped"] >= 8  # only the missing file retried
