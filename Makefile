@@ -32,6 +32,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/serve.py
 	$(BIN)/python benchmarks/predict.py
 	$(BIN)/python benchmarks/train_gtzan.py
+	$(BIN)/python benchmarks/scaling.py --n 0
 
 clean:
 	rm -rf $(VENV) demo-out .pytest_cache .ruff_cache
