@@ -11,6 +11,8 @@ from genrekit.data import load_catalog
 from genrekit.training.trainer import train
 
 pytest.importorskip("torch.distributed")
+# one xdist worker for every test that starts a cluster (Ray, torchrun): no port races
+pytestmark = pytest.mark.xdist_group("clusters")
 
 # group norm: per-sample normalisation (SyncBatchNorm is GPU-only); mixup, label smoothing
 # and class weights on, so the global-batch loss normalisation is what is checked.

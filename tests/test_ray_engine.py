@@ -16,7 +16,8 @@ from genrekit.features import FeatureSpec  # noqa: E402
 from genrekit.preprocess import open_cache, preprocess  # noqa: E402
 from genrekit.ray_engine import predict_ray, preprocess_ray  # noqa: E402
 
-pytestmark = [pytest.mark.ray, pytest.mark.xdist_group("ray")]
+# one xdist worker for every test that starts a cluster (Ray, torchrun): no port races
+pytestmark = [pytest.mark.ray, pytest.mark.xdist_group("clusters")]
 
 
 @pytest.fixture(scope="module")
