@@ -103,14 +103,13 @@ def run_ray(paths, missing, args) -> int:
     """``--engine ray``: one Parquet row per song in the folder ``--out`` (see
     ``genrekit.ray_engine``); songs already there are skipped."""
     from ..errors import ParameterError
-    from ..inference.classifier import DEFAULT_MODEL, DEFAULT_ONNX
     from ..ray_engine import predict_ray
 
     if not args.out:
         raise ParameterError("--engine ray writes a Parquet folder: pass --out DIR")
     if args.tta:
         raise ParameterError("--tta is not available with --engine ray")
-    model = args.model or (DEFAULT_ONNX if args.device == "cpu" else DEFAULT_MODEL)
+    model = args.model or load_classifier(args).source  # the bundled file from_pretrained picks
     counts = predict_ray(paths, model, args.out, address=args.address, num_cpus=args.jobs,
                          actors=args.actors, device=args.device, cache_dir=args.cache_dir,
                          top_k=args.top_k, aggregate=args.aggregate)

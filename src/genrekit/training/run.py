@@ -65,17 +65,14 @@ class TrainingRun:
     best: dict = field(default_factory=dict)
     stale: int = 0
 
-    @property
-    def mean(self):
+    mean: object = field(init=False)  # mean_np / std_np as tensors on the device
+    std: object = field(init=False)
+
+    def __post_init__(self):
         import torch
 
-        return torch.from_numpy(self.mean_np).to(self.device)
-
-    @property
-    def std(self):
-        import torch
-
-        return torch.from_numpy(self.std_np).to(self.device)
+        self.mean = torch.from_numpy(self.mean_np).to(self.device)
+        self.std = torch.from_numpy(self.std_np).to(self.device)
 
     def embed(self, tr, va) -> dict:
         from .probe import check_probe_augment, embed_songs
