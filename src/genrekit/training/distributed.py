@@ -45,6 +45,16 @@ class World:
 
             dist.barrier()
 
+    def close(self) -> None:
+        """Leave the process group once every rank is done: a process that exits with
+        gloo's threads still running can abort ("terminate called without an active
+        exception"). Only on success: a rank that failed must not wait for the others."""
+        if self.size > 1:
+            import torch.distributed as dist
+
+            dist.barrier()
+            dist.destroy_process_group()
+
     def broadcast(self, obj):
         """Rank 0's ``obj`` on every rank."""
         if self.size == 1:
