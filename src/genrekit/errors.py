@@ -25,6 +25,9 @@ class AudioLoadError(GenrekitError):
         self.reason = reason
         super().__init__(f"{self.path}: {reason}")
 
+    def __reduce__(self):  # pickles across worker processes with both fields
+        return type(self), (self.path, self.reason)
+
 
 class UnknownModelError(GenrekitError, KeyError):
     """A model name that is not in the registry."""
@@ -33,6 +36,9 @@ class UnknownModelError(GenrekitError, KeyError):
         self.name = name
         self.known = list(known)
         super().__init__(name)
+
+    def __reduce__(self):
+        return type(self), (self.name, self.known)
 
     def __str__(self) -> str:
         msg = f"unknown model {self.name!r}"
@@ -49,6 +55,9 @@ class CheckpointError(GenrekitError):
         self.path = str(path)
         self.reason = reason
         super().__init__(f"{self.path}: {reason}")
+
+    def __reduce__(self):  # pickles across worker processes with both fields
+        return type(self), (self.path, self.reason)
 
 
 class NotFittedError(GenrekitError):
