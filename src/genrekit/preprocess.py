@@ -174,8 +174,6 @@ def process_file(path: str, spec_dict: dict, cache_dir: str, namespace: str, dty
 def _work(path: str, key: str, spec_dict: dict, cache_dir: str, namespace: str, dtype: str,
           min_duration: float, max_duration: float | None, backend: str | None):
     """Worker: compute and store one entry. Returns ``(path, key, error or None)``."""
-    from .errors import AudioLoadError
-
     spec = FeatureSpec.from_dict(spec_dict)
     cache = FeatureCache(cache_dir, spec, dtype=dtype)
     cache.namespace = namespace
@@ -184,27 +182,40 @@ def _work(path: str, key: str, spec_dict: dict, cache_dir: str, namespace: str, 
                     backend=backend)
         cache.put(key, X)
         return path, key, None
-    except AudioLoadError as exc:  # a property of the file's bytes: remembered
+    except Exception as exc:  # keep the batch going, say what happened
+        return path, key, record_failure(cache, key, exc)
+
+
+def record_failure(cache: FeatureCache, key: str, exc: Exception) -> str:
+    """The one-line reason for a file's failure; a failure that is a property of the file's
+    bytes (``AudioLoadError``) is remembered in ``cache`` so a rerun does not decode again."""
+    from .errors import AudioLoadError
+
+    if isinstance(exc, AudioLoadError):
         cache.put_failure(key, exc.reason)
-        return path, key, exc.reason
-    except GenrekitError as exc:
-        return path, key, getattr(exc, "reason", None) or str(exc)
-    except MemoryError:
-        return path, key, "out of memory while computing features"
-    except Exception as exc:  # a bug or an odd file: keep the batch going, say what happened
-        return path, key, f"unexpected {type(exc).__name__}: {str(exc)[:200]}"
+        return exc.reason
+    if isinstance(exc, GenrekitError):
+        return getattr(exc, "reason", None) or str(exc)
+    if isinstance(exc, MemoryError):
+        return "out of memory while computing features"
+    return f"unexpected {type(exc).__name__}: {str(exc)[:200]}"  # a bug or an odd file
 
 
 def preprocess(paths, spec: FeatureSpec, cache_dir, *, jobs: int = 1,
                min_duration: float = DEFAULT_MIN_DURATION,
                max_duration: float | None = DEFAULT_MAX_DURATION, dtype: str = "float16",
-               backend: str | None = None,
+               backend: str | None = None, device=None,
                progress: Callable[[str, str], None] | None = None) -> PreprocessResult:
     """Compute and cache features for every path.
 
     Args:
         paths: audio files.
         jobs: worker processes (1: in this process, with BLAS threads pinned to 1).
+        backend: feature backend (default ``fast``); each has its own cache entries.
+        device: with ``backend="torch"``, the torch device that computes the features in
+            batches while ``jobs`` workers decode (``preprocess_device``); ``"auto"``: a
+            GPU when there is one. None (or "auto" without a GPU): each worker computes
+            its own files' features on its core.
         progress: called as ``progress(path, status)`` once per file, status in
             ``{"cached", "computed", "failed"}``.
 
@@ -234,8 +245,14 @@ def preprocess(paths, spec: FeatureSpec, cache_dir, *, jobs: int = 1,
 
     args = (spec.to_dict(), str(cache.root), cache.namespace, dtype, min_duration, max_duration,
             backend)
+    from .preprocess_device import fill_on_device, resolve_feature_device
+
+    device = resolve_feature_device(backend, device)
     if not todo:
         pass
+    elif device is not None:
+        fill_on_device(todo, spec, cache, device=device, jobs=jobs, min_duration=min_duration,
+                       max_duration=max_duration, done=done)
     elif jobs == 1 or len(todo) == 1:
         from threadpoolctl import threadpool_limits
 

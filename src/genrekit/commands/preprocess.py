@@ -21,6 +21,9 @@ def add_arguments(p) -> None:
     p.add_argument("--audio-dir", help="audio folder for a CSV catalog (default: its folder)")
     p.add_argument("--backend", choices=["fast", "reference", "torch"], default=None,
                    help="feature backend (default fast; each has its own cache entries)")
+    p.add_argument("--device", default=None,
+                   help="with --backend torch: compute features in batches on this device "
+                   "(cuda, cuda:1, auto = a GPU if there is one) while --jobs workers decode")
     add_engine_args(p)
 
 
@@ -64,6 +67,13 @@ def run(args) -> int:
     min_d = pp.DEFAULT_MIN_DURATION if args.min_duration is None else args.min_duration
     max_d = pp.DEFAULT_MAX_DURATION if args.max_duration is None else args.max_duration
     kw = dict(min_duration=min_d, max_duration=max_d or None, backend=args.backend)
+    if args.device is not None:
+        if args.engine == "ray":
+            from ..errors import ParameterError
+
+            raise ParameterError("--device is for --engine local (Ray tasks compute "
+                                 "features on their own CPUs)")
+        kw["device"] = args.device
     if args.engine == "ray":  # connect (or start the local cluster) before the progress bar
         from ..ray_engine import init
 

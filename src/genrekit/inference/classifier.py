@@ -170,16 +170,12 @@ class GenreClassifier:
             from ..features import compute_features
 
             return compute_features(y, self.spec.sr, self.spec, backend=self.feature_backend)
-        import torch
-
-        from ..features.torch_backend import TorchFeatures
-
-        device = getattr(self.runner, "device", "cpu")
         if self._torch_features is None:
-            self._torch_features = TorchFeatures(self.spec).to(device)
-        with torch.inference_mode():
-            x = torch.from_numpy(np.ascontiguousarray(y, dtype=np.float32))[None]
-            return self._torch_features(x.to(device))[0].cpu().numpy()
+            from ..preprocess_device import DeviceFeatures
+
+            self._torch_features = DeviceFeatures(self.spec,
+                                                  getattr(self.runner, "device", "cpu"))
+        return self._torch_features([np.ascontiguousarray(y, dtype=np.float32)])[0]
 
     # --- forward + postprocess ------------------------------------------------------------
     def _slice_probs(self, feats: list[np.ndarray], batch_size: int | None = None):

@@ -1,0 +1,160 @@
+"""Filling the feature cache with the torch backend on a device (a GPU first).
+
+Worker processes decode (the CPU part); this process stacks clips of the same length into
+batches, runs ``TorchFeatures`` on the device and writes each entry atomically. Clips are
+batched only with clips of exactly their length: padding a clip to a longer one would
+change its last frames (HPSS's median reflects at the clip's own end). A batch that runs
+out of device memory is retried clip by clip, and a clip that still does not fit is
+computed by the same backend on the CPU. Failures, resume and cache entries follow
+``preprocess.preprocess``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, wait
+
+import numpy as np
+
+from .features.cache import FeatureCache
+from .features.spec import FeatureSpec
+
+#: Audio per device batch (clips of 30 s: 16 a batch); a longer clip goes alone.
+BATCH_SECONDS = 480.0
+
+
+def resolve_feature_device(backend: str | None, device):
+    """The device that computes features in batches, or None (per-file CPU workers)."""
+    if device is None:
+        return None
+    if backend != "torch":
+        from .errors import ParameterError
+
+        raise ParameterError(f"a feature device ({device!r}) needs backend='torch', "
+                             f"got backend={backend or 'fast'!r}")
+    if device == "auto":
+        import torch
+
+        return "cuda" if torch.cuda.is_available() else None
+    return device
+
+
+def _decode(path: str, key: str, spec_dict: dict, min_duration: float,
+            max_duration: float | None):
+    """Worker: ``(path, key, y, None)`` or ``(path, key, None, exception)``."""
+    from .preprocess import decode_checked
+
+    try:
+        y = decode_checked(path, FeatureSpec.from_dict(spec_dict), min_duration=min_duration,
+                           max_duration=max_duration)
+        return path, key, y, None
+    except Exception as exc:  # reported by the parent, which owns the cache
+        return path, key, None, exc
+
+
+def bounded_map(pool, fn, items: Iterable[tuple], window: int) -> Iterator:
+    """``fn(*item)`` for every item on ``pool``, at most ``window`` in flight (decoded audio
+    waits in memory only that long); results in completion order."""
+    items = iter(items)
+    pending = set()
+    while True:
+        while len(pending) < window and (item := next(items, None)) is not None:
+            pending.add(pool.submit(fn, *item))
+        if not pending:
+            return
+        finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+        for fut in finished:
+            yield fut.result()
+
+
+class DeviceFeatures:
+    """``TorchFeatures`` on ``device`` for lists of equal-length clips, with the CPU as the
+    fallback for a clip that does not fit in device memory."""
+
+    def __init__(self, spec: FeatureSpec, device):
+        import torch
+
+        from .features.torch_backend import TorchFeatures
+
+        self.spec, self.device = spec, torch.device(device)
+        self.module = TorchFeatures(spec).to(self.device)
+
+    def __call__(self, ys: list[np.ndarray]) -> list[np.ndarray]:
+        import torch
+
+        try:
+            with torch.inference_mode():
+                x = torch.from_numpy(np.stack(ys)).to(self.device)
+                return list(self.module(x).cpu().numpy())
+        except torch.OutOfMemoryError:
+            if self.device.type != "cpu" and hasattr(torch, "cuda"):
+                torch.cuda.empty_cache()
+            if len(ys) > 1:
+                return [X for y in ys for X in self([y])]
+            from .features.torch_backend import compute_torch
+
+            return [compute_torch(ys[0], self.spec, "cpu")]
+
+
+class _Batches:
+    """Decoded clips waiting for the device, grouped by length; computed and stored once
+    ``budget`` samples are held (or at the end)."""
+
+    def __init__(self, compute: DeviceFeatures, cache: FeatureCache, done: Callable,
+                 budget: int):
+        self.compute, self.cache, self.done, self.budget = compute, cache, done, budget
+        self.waiting: dict[int, list[tuple[str, str, np.ndarray]]] = {}
+        self.held = 0
+
+    def add(self, path: str, key: str, y: np.ndarray) -> None:
+        self.waiting.setdefault(len(y), []).append((path, key, y))
+        self.held += len(y)
+        if self.held >= self.budget:
+            self.flush()
+
+    def flush(self) -> None:
+        for rows in self.waiting.values():
+            per_batch = max(1, self.budget // len(rows[0][2]))
+            for i in range(0, len(rows), per_batch):
+                self._run(rows[i:i + per_batch])
+        self.waiting.clear()
+        self.held = 0
+
+    def _run(self, batch) -> None:
+        from .preprocess import record_failure
+
+        try:
+            feats = self.compute([y for _, _, y in batch])
+        except Exception as exc:  # a bug or a device error: these files fail, not the job
+            for p, key, _ in batch:
+                self.done(p, "failed", key, record_failure(self.cache, key, exc))
+            return
+        for (p, key, _), X in zip(batch, feats, strict=True):
+            self.cache.put(key, X)
+            self.done(p, "computed", key, None)
+
+
+def fill_on_device(todo: list[tuple[str, str]], spec: FeatureSpec, cache: FeatureCache, *,
+                   device, jobs: int, min_duration: float, max_duration: float | None,
+                   done: Callable, batch_seconds: float = BATCH_SECONDS) -> None:
+    """Compute and store the features of ``todo`` (``(path, key)`` rows) on ``device``,
+    decoding in ``jobs`` worker processes; ``done(path, status, key, reason)`` per file."""
+    from .preprocess import record_failure, worker_pool
+
+    batches = _Batches(DeviceFeatures(spec, device), cache, done,
+                       budget=max(1, int(batch_seconds * spec.sr)))
+    rows = [(p, key, spec.to_dict(), min_duration, max_duration) for p, key in todo]
+
+    def consume(decoded):
+        for p, key, y, exc in decoded:
+            if exc is None:
+                batches.add(p, key, y)
+            else:
+                done(p, "failed", key, record_failure(cache, key, exc))
+        batches.flush()
+
+    if jobs == 1 or len(rows) == 1:
+        consume(_decode(*r) for r in rows)
+    else:
+        with worker_pool(min(jobs, len(rows))) as pool:
+            consume(bounded_map(pool, _decode, rows, window=2 * jobs))
