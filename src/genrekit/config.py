@@ -53,6 +53,9 @@ class TrainConfig:
     aggregate: str = "confidence"  # slice -> song rule for validation
     cache_dir: str = "cache"
     jobs: int = 1
+    # auto: the fast CPU backend, or the torch backend on the training GPU when the fast
+    # backend's cache does not already hold the catalog (training.songs.choose_backend)
+    feature_backend: str = "auto"  # auto | fast | reference | torch
 
     def __post_init__(self):
         if self.schedule not in ("cosine", "onecycle", "constant"):
@@ -63,6 +66,9 @@ class TrainConfig:
                 raise ParameterError(f"train.{name} must be >= 1, got {getattr(self, name)}")
         if self.lr <= 0:
             raise ParameterError(f"train.lr must be > 0, got {self.lr}")
+        if self.feature_backend not in ("auto", "fast", "reference", "torch"):
+            raise ParameterError(f"train.feature_backend must be auto, fast, reference or "
+                                 f"torch, got {self.feature_backend!r}")
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,32 @@ class SongSet:
         return len(self.features)
 
 
-def load_songs(tracks, classes: list[str], spec, cache_dir, *, jobs: int = 1, progress=None):
-    """Features of ``tracks`` (computing cache misses in ``jobs`` processes).
+def choose_backend(name: str, device, spec, cache_dir, paths) -> tuple[str, str | None]:
+    """``(backend, feature device)`` that fills the training cache for ``paths``.
+
+    ``auto`` is the fast CPU backend, unless training runs on a CUDA ``device``, the torch
+    backend computes ``spec`` and the fast backend's cache does not already hold every
+    file (a catalog preprocessed earlier is read, not recomputed); then the torch backend
+    on that GPU. One backend for the whole run: cached entries of two never mix.
+    """
+    if name != "auto":
+        return name, (str(device) if name == "torch" and device.type == "cuda" else None)
+    from ..features.torch_backend_support import torch_supports
+
+    if device.type != "cuda" or not torch_supports(spec):
+        return "fast", None
+    from ..preprocess import lookup, open_cache
+
+    cache = open_cache(cache_dir, spec, backend="fast")
+    held = all(lookup(cache, str(p), cache.key_for)[0] is not None for p in paths)
+    cache.save_digests()
+    return ("fast", None) if held else ("torch", str(device))
+
+
+def load_songs(tracks, classes: list[str], spec, cache_dir, *, jobs: int = 1, progress=None,
+               backend: str | None = None, device=None):
+    """Features of ``tracks`` (computing cache misses in ``jobs`` processes, or on
+    ``device`` with the torch ``backend``: ``preprocess.preprocess``).
 
     Returns ``(SongSet, failures)``; failures are ``(path, reason)`` rows, never fatal.
     """
@@ -30,8 +54,9 @@ def load_songs(tracks, classes: list[str], spec, cache_dir, *, jobs: int = 1, pr
 
     index = {c: i for i, c in enumerate(classes)}
     paths = [str(t.path) for t in tracks]
-    res = preprocess(paths, spec, cache_dir, jobs=jobs, progress=progress)
-    cache = open_cache(cache_dir, spec)
+    res = preprocess(paths, spec, cache_dir, jobs=jobs, progress=progress, backend=backend,
+                     device=device)
+    cache = open_cache(cache_dir, spec, backend=backend)
     feats, labels, kept = [], [], []
     failures = list(res.failures)
     for t, p in zip(tracks, paths, strict=True):

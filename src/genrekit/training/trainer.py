@@ -94,7 +94,7 @@ def train(cfg, catalog, out_dir, *, resume: bool = False, callbacks: Callbacks |
     from ..data.slices import seconds_to_frames
     from ..models import create_model
     from . import distributed
-    from .songs import channel_stats, load_songs
+    from .songs import channel_stats, choose_backend, load_songs
 
     tc, spec = cfg.train, cfg.features
     world, device_name = distributed.setup(tc.device)
@@ -106,12 +106,17 @@ def train(cfg, catalog, out_dir, *, resume: bool = False, callbacks: Callbacks |
     train_t, valid_t, classes = prepare_splits(catalog, cfg)
     failures = []
     sets = {}
+    device = resolve_device(device_name)
+    backend, feature_device = choose_backend(tc.feature_backend, device, spec, tc.cache_dir,
+                                             [t.path for t in train_t + valid_t])
     if not world.main:  # rank 0 fills the feature cache, the others then read it
         world.barrier()
     for name, tracks in (("train", train_t), ("valid", valid_t)):
-        cb.on_data(name, len(tracks))
+        cb.on_data(name if feature_device is None else f"{name}, on {feature_device}",
+                   len(tracks))
         sets[name], bad = load_songs(tracks, classes, spec, tc.cache_dir, jobs=tc.jobs,
-                                     progress=cb.on_file)
+                                     progress=cb.on_file, backend=backend,
+                                     device=feature_device)
         failures += bad
     if world.main:
         world.barrier()
@@ -121,7 +126,6 @@ def train(cfg, catalog, out_dir, *, resume: bool = False, callbacks: Callbacks |
     if world.main:
         _write_yaml(out / "config.yaml", cfg.to_dict())
 
-    device = resolve_device(device_name)
     torch.manual_seed(tc.seed)
     width = seconds_to_frames(cfg.slices.slice_seconds, spec.sr, spec.hop_length)
     hop = seconds_to_frames(cfg.slices.slice_hop_seconds, spec.sr, spec.hop_length)
@@ -173,6 +177,7 @@ def train(cfg, catalog, out_dir, *, resume: bool = False, callbacks: Callbacks |
         if world.main:
             run.validate(epoch, loss, va, emb)
         world.barrier()
+    world.close()
     return TrainResult(out, out / "best.pt", run.history, run.best, failures)
 
 
