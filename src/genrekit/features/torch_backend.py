@@ -82,8 +82,18 @@ class TorchFeatures(nn.Module):
     def db(self, P: torch.Tensor) -> torch.Tensor:
         return 10.0 * torch.log10(torch.clamp(P, min=self.spec.amin))
 
+    def mel_power(self, P: torch.Tensor) -> torch.Tensor:
+        """``mel_fb @ P`` for ``P [B, F, T]``; on a CPU the banded numba projection of
+        ``features.fast`` (it skips the filterbank's zeros; same sums)."""
+        if P.device.type == "cpu" and P.dtype == torch.float32:
+            from .fast import mel_power
+
+            fb = self.mel_fb.numpy()
+            return torch.from_numpy(np.stack([mel_power(p, fb) for p in P.numpy()]))
+        return torch.matmul(self.mel_fb, P)
+
     def mel_db(self, P: torch.Tensor) -> torch.Tensor:
-        return self.db(torch.matmul(self.mel_fb, P))
+        return self.db(self.mel_power(P))
 
     def magnitude(self, y: torch.Tensor) -> torch.Tensor:
         s = self.spec
@@ -115,7 +125,7 @@ class TorchFeatures(nn.Module):
                 else:
                     out.append(torch.matmul(self.dct, mel)[:, None])
             elif name == "mel_logc":
-                out.append(logc(torch.matmul(self.mel_fb, P))[:, None])
+                out.append(logc(self.mel_power(P))[:, None])
             elif name == "hpss":
                 harm = median_filter(S, s.hpss_kernel, dim=2)
                 perc = median_filter(S, s.hpss_kernel, dim=1)
