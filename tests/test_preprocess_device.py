@@ -175,3 +175,23 @@ def test_gpu_fill_matches_cpu_fill(tmp_path):
     for key in gpu.keys.values():
         np.testing.assert_allclose(g.get(key).astype(np.float32), c.get(key).astype(np.float32),
                                    atol=0.05)
+
+
+def test_interrupted_device_fill_resumes(tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    paths = [write(src / f"s{i}.wav", tone(200 + 100 * i, 1.5)) for i in range(5)]
+    seen = []
+
+    def stop_after_two(path, status):
+        seen.append(status)
+        if len(seen) == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        preprocess(paths, SPEC, tmp_path / "c", backend="torch", device="cpu",
+                   progress=stop_after_two)
+    cache = open_cache(tmp_path / "c", SPEC, backend="torch")
+    assert len(cache.entries()) == 2  # what was stored before the stop stays valid
+    res = preprocess(paths, SPEC, tmp_path / "c", backend="torch", device="cpu")
+    assert (res.cached, res.computed) == (2, 3)
