@@ -3,6 +3,7 @@ the same code path, with decoding in workers and features batched in this proces
 
 import os
 import pickle
+import time
 
 import numpy as np
 import pytest
@@ -14,9 +15,11 @@ from genrekit.audio import load_audio
 from genrekit.cli import main
 from genrekit.errors import AudioLoadError, CheckpointError, ParameterError, UnknownModelError
 from genrekit.features import FeatureSpec, compute_features
+from genrekit.features.torch_backend import DeviceFeatures
 from genrekit.preprocess import open_cache, preprocess
-from genrekit.preprocess_device import DeviceFeatures, _Batches, bounded_map
+from genrekit.preprocess_device import _Batches
 from genrekit.training.songs import choose_backend
+from genrekit.workers import bounded_map
 
 SPEC = FeatureSpec(names=("mel", "hpss"), n_mels=32)
 
@@ -82,12 +85,24 @@ def test_out_of_memory_retries_clip_by_clip(monkeypatch):
                                    atol=1e-4)
 
 
-def test_bounded_map_keeps_a_window_in_flight():
+def test_bounded_map_keeps_order_and_a_window_in_flight():
+    import threading
     from concurrent.futures import ThreadPoolExecutor
 
-    with ThreadPoolExecutor(2) as pool:
-        out = sorted(bounded_map(pool, lambda a, b: a * b, ((i, 2) for i in range(10)), 3))
-    assert out == [2 * i for i in range(10)]
+    lock, running, most = threading.Lock(), [0], [0]
+
+    def job(a, b):
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.01 * (a % 3))  # finish out of order
+        with lock:
+            running[0] -= 1
+        return a * b
+
+    with ThreadPoolExecutor(8) as pool:
+        out = list(bounded_map(pool, job, ((i, 2) for i in range(20)), window=3))
+    assert out == [2 * i for i in range(20)] and most[0] <= 3
 
 
 def test_device_needs_the_torch_backend(tmp_path):

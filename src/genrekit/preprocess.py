@@ -8,9 +8,8 @@ the batch goes on.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import dataclass, field
 
 from .errors import GenrekitError, ParameterError
@@ -105,39 +104,6 @@ def open_cache(cache_dir, spec: FeatureSpec, *, max_duration=DEFAULT_MAX_DURATIO
     return cache
 
 
-def _init_worker():
-    """Each worker is one core: BLAS, numba and torch threads pinned to 1."""
-    import sys
-
-    from threadpoolctl import threadpool_limits
-
-    threadpool_limits(1)
-    from .features import fast
-
-    fast.set_parallel(False)  # one core: the single-thread kernels, no thread pool
-    if "torch" in sys.modules:
-        sys.modules["torch"].set_num_threads(1)
-
-
-def _numba_threads_started() -> bool:
-    par = sys.modules.get("numba.np.ufunc.parallel")
-    return bool(getattr(par, "_is_initialized", True)) if par is not None else False
-
-
-def worker_pool(jobs: int):
-    """A process pool for CPU-bound file work. It forks (workers start at once and share
-    the parent's loaded modules and compiled kernels) unless the parent has thread pools
-    that are not fork-safe (torch imported, or numba's OpenMP layer started); then it
-    spawns fresh interpreters."""
-    import multiprocessing as mp
-    import sys
-
-    method = "fork" if (sys.platform == "linux" and "torch" not in sys.modules
-                        and not _numba_threads_started()) else "spawn"
-    return ProcessPoolExecutor(jobs, mp_context=mp.get_context(method),
-                               initializer=_init_worker)
-
-
 def lookup(cache: FeatureCache, path: str, digest) -> tuple[str | None, str | None,
                                                              str | None]:
     """``(status, key, reason)`` of a file before any decoding: ``cached``, ``failed``
@@ -186,19 +152,23 @@ def _work(path: str, key: str, spec_dict: dict, cache_dir: str, namespace: str, 
         return path, key, record_failure(cache, key, exc)
 
 
-def record_failure(cache: FeatureCache, key: str, exc: Exception) -> str:
-    """The one-line reason for a file's failure; a failure that is a property of the file's
-    bytes (``AudioLoadError``) is remembered in ``cache`` so a rerun does not decode again."""
-    from .errors import AudioLoadError
-
-    if isinstance(exc, AudioLoadError):
-        cache.put_failure(key, exc.reason)
-        return exc.reason
+def failure_reason(exc: Exception) -> str:
+    """The one line that reports a file's failure."""
     if isinstance(exc, GenrekitError):
         return getattr(exc, "reason", None) or str(exc)
     if isinstance(exc, MemoryError):
         return "out of memory while computing features"
     return f"unexpected {type(exc).__name__}: {str(exc)[:200]}"  # a bug or an odd file
+
+
+def record_failure(cache: FeatureCache, key: str, exc: Exception) -> str:
+    """:func:`failure_reason`; a failure that is a property of the file's bytes
+    (``AudioLoadError``) is also remembered in ``cache``, so a rerun does not decode again."""
+    from .errors import AudioLoadError
+
+    if isinstance(exc, AudioLoadError):
+        cache.put_failure(key, exc.reason)
+    return failure_reason(exc)
 
 
 def preprocess(paths, spec: FeatureSpec, cache_dir, *, jobs: int = 1,
@@ -268,6 +238,8 @@ def preprocess(paths, spec: FeatureSpec, cache_dir, *, jobs: int = 1,
         finally:
             fast.set_parallel(was)
     else:
+        from .workers import worker_pool
+
         with worker_pool(min(jobs, len(todo))) as pool:
             futures = [pool.submit(_work, p, key, *args) for p, key in todo]
             try:

@@ -11,8 +11,7 @@ computed by the same backend on the CPU. Failures, resume and cache entries foll
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, wait
+from collections.abc import Callable
 
 import numpy as np
 
@@ -52,55 +51,11 @@ def _decode(path: str, key: str, spec_dict: dict, min_duration: float,
         return path, key, None, exc
 
 
-def bounded_map(pool, fn, items: Iterable[tuple], window: int) -> Iterator:
-    """``fn(*item)`` for every item on ``pool``, at most ``window`` in flight (decoded audio
-    waits in memory only that long); results in completion order."""
-    items = iter(items)
-    pending = set()
-    while True:
-        while len(pending) < window and (item := next(items, None)) is not None:
-            pending.add(pool.submit(fn, *item))
-        if not pending:
-            return
-        finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-        for fut in finished:
-            yield fut.result()
-
-
-class DeviceFeatures:
-    """``TorchFeatures`` on ``device`` for lists of equal-length clips, with the CPU as the
-    fallback for a clip that does not fit in device memory."""
-
-    def __init__(self, spec: FeatureSpec, device):
-        import torch
-
-        from .features.torch_backend import TorchFeatures
-
-        self.spec, self.device = spec, torch.device(device)
-        self.module = TorchFeatures(spec).to(self.device)
-
-    def __call__(self, ys: list[np.ndarray]) -> list[np.ndarray]:
-        import torch
-
-        try:
-            with torch.inference_mode():
-                x = torch.from_numpy(np.stack(ys)).to(self.device)
-                return list(self.module(x).cpu().numpy())
-        except torch.OutOfMemoryError:
-            if self.device.type != "cpu" and hasattr(torch, "cuda"):
-                torch.cuda.empty_cache()
-            if len(ys) > 1:
-                return [X for y in ys for X in self([y])]
-            from .features.torch_backend import compute_torch
-
-            return [compute_torch(ys[0], self.spec, "cpu")]
-
-
 class _Batches:
     """Decoded clips waiting for the device, grouped by length; computed and stored once
     ``budget`` samples are held (or at the end)."""
 
-    def __init__(self, compute: DeviceFeatures, cache: FeatureCache, done: Callable,
+    def __init__(self, compute: Callable, cache: FeatureCache, done: Callable,
                  budget: int):
         self.compute, self.cache, self.done, self.budget = compute, cache, done, budget
         self.waiting: dict[int, list[tuple[str, str, np.ndarray]]] = {}
@@ -139,7 +94,9 @@ def fill_on_device(todo: list[tuple[str, str]], spec: FeatureSpec, cache: Featur
                    done: Callable, batch_seconds: float = BATCH_SECONDS) -> None:
     """Compute and store the features of ``todo`` (``(path, key)`` rows) on ``device``,
     decoding in ``jobs`` worker processes; ``done(path, status, key, reason)`` per file."""
-    from .preprocess import record_failure, worker_pool
+    from .features.torch_backend import DeviceFeatures
+    from .preprocess import record_failure
+    from .workers import bounded_map, worker_pool
 
     batches = _Batches(DeviceFeatures(spec, device), cache, done,
                        budget=max(1, int(batch_seconds * spec.sr)))

@@ -140,3 +140,24 @@ def compute_torch(y: np.ndarray, spec, device="cpu") -> np.ndarray:
     mod = TorchFeatures(spec).to(device)
     with torch.inference_mode():
         return mod(torch.from_numpy(y)[None].to(device))[0].cpu().numpy()
+
+
+class DeviceFeatures:
+    """``TorchFeatures`` on ``device`` for lists of equal-length clips, with the CPU as the
+    fallback for a clip that does not fit in device memory."""
+
+    def __init__(self, spec, device):
+        self.spec, self.device = spec, torch.device(device)
+        self.module = TorchFeatures(spec).to(self.device)
+
+    def __call__(self, ys: list[np.ndarray]) -> list[np.ndarray]:
+        try:
+            with torch.inference_mode():
+                x = torch.from_numpy(np.stack(ys)).to(self.device)
+                return list(self.module(x).cpu().numpy())
+        except torch.OutOfMemoryError:
+            if self.device.type == "cuda":
+                torch.cuda.empty_cache()
+            if len(ys) > 1:
+                return [X for y in ys for X in self([y])]
+            return [compute_torch(ys[0], self.spec, "cpu")]

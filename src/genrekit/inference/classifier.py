@@ -171,7 +171,7 @@ class GenreClassifier:
 
             return compute_features(y, self.spec.sr, self.spec, backend=self.feature_backend)
         if self._torch_features is None:
-            from ..preprocess_device import DeviceFeatures
+            from ..features.torch_backend import DeviceFeatures
 
             self._torch_features = DeviceFeatures(self.spec,
                                                   getattr(self.runner, "device", "cpu"))

@@ -3,14 +3,12 @@ what ``GenreClassifier.predict_many`` batches its model calls over."""
 
 from __future__ import annotations
 
-from ..errors import GenrekitError
-
 
 def decode_job(path: str, spec_dict: dict, max_duration, features: bool):
     """Worker: the checked audio at the model's rate, or its features (fast CPU backend)
     when ``features``; or the error's one line."""
     from ..features.spec import FeatureSpec
-    from ..preprocess import decode_checked
+    from ..preprocess import decode_checked, failure_reason
 
     try:
         spec = FeatureSpec.from_dict(spec_dict)
@@ -20,10 +18,8 @@ def decode_job(path: str, spec_dict: dict, max_duration, features: bool):
 
             return path, compute_features(y, spec.sr, spec), None
         return path, y, None
-    except GenrekitError as exc:
-        return path, None, getattr(exc, "reason", None) or str(exc)
-    except Exception as exc:
-        return path, None, f"unexpected {type(exc).__name__}: {str(exc)[:200]}"
+    except Exception as exc:  # one line for this file; the others go on
+        return path, None, failure_reason(exc)
 
 
 def decode_stream(paths, spec, jobs, group_size, max_duration, features=True):
@@ -34,10 +30,11 @@ def decode_stream(paths, spec, jobs, group_size, max_duration, features=True):
         for i in range(0, len(paths), group_size):
             yield [decode_job(p, *args) for p in paths[i:i + group_size]]
         return
-    from ..preprocess import worker_pool
+    from ..workers import bounded_map, worker_pool
 
-    with worker_pool(jobs) as pool:
-        it = pool.map(decode_job, paths, *[[a] * len(paths) for a in args], chunksize=1)
+    with worker_pool(jobs) as pool:  # a bounded window: results never pile up in memory
+        it = bounded_map(pool, decode_job, ((p, *args) for p in paths),
+                         window=group_size + 2 * jobs)
         group = []
         for r in it:
             group.append(r)

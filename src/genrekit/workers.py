@@ -1,0 +1,52 @@
+"""Worker processes for per-file work (decoding, features): one core each, started the
+fastest safe way, fed a bounded window of tasks."""
+
+from __future__ import annotations
+
+import sys
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+
+
+def _init_worker():
+    """Each worker is one core: BLAS, numba and torch threads pinned to 1."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
+    from .features import fast
+
+    fast.set_parallel(False)  # one core: the single-thread kernels, no thread pool
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(1)
+
+
+def _numba_threads_started() -> bool:
+    par = sys.modules.get("numba.np.ufunc.parallel")
+    return bool(getattr(par, "_is_initialized", True)) if par is not None else False
+
+
+def worker_pool(jobs: int):
+    """A process pool for CPU-bound file work. It forks (workers start at once and share
+    the parent's loaded modules and compiled kernels) unless the parent has thread pools
+    that are not fork-safe (torch imported, or numba's OpenMP layer started); then it
+    spawns fresh interpreters."""
+    import multiprocessing as mp
+
+    method = "fork" if (sys.platform == "linux" and "torch" not in sys.modules
+                        and not _numba_threads_started()) else "spawn"
+    return ProcessPoolExecutor(jobs, mp_context=mp.get_context(method),
+                               initializer=_init_worker)
+
+
+def bounded_map(pool, fn, items: Iterable[tuple], window: int) -> Iterator:
+    """``fn(*item)`` for every item on ``pool``, in input order, with at most ``window``
+    tasks in flight: results (decoded audio, features) wait in memory only that long,
+    however many files there are (``Executor.map`` would submit them all at once)."""
+    pending = deque()
+    for item in items:
+        pending.append(pool.submit(fn, *item))
+        if len(pending) >= window:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
