@@ -26,14 +26,17 @@ def _reflect_index(n: int, h: int, device) -> torch.Tensor:
     return torch.where(m >= n, 2 * n - 1 - m, m)
 
 
-def median_filter(x: torch.Tensor, k: int, dim: int, chunk: int = 64) -> torch.Tensor:
+def median_filter(x: torch.Tensor, k: int, dim: int, chunk: int = 64, *,
+                  cpu_kernel: bool = True) -> torch.Tensor:
     """Median over a ``k``-wide window (k odd) along ``dim`` of ``x [B, F, T]``, borders
-    as scipy's ``mode='reflect'``."""
+    as scipy's ``mode='reflect'``. ``cpu_kernel``: float32 on a CPU goes to the numba
+    sliding median (faster there); False: the tensor code that runs on GPUs."""
     if k % 2 == 0:
         raise ParameterError(f"median kernel must be odd, got {k}")
     if dim == 1:
-        return median_filter(x.transpose(1, 2), k, 2, chunk).transpose(1, 2)
-    if x.device.type == "cpu" and x.dtype == torch.float32:  # the numba kernel is faster here
+        return median_filter(x.transpose(1, 2), k, 2, chunk,
+                             cpu_kernel=cpu_kernel).transpose(1, 2)
+    if cpu_kernel and x.device.type == "cpu" and x.dtype == torch.float32:
         from .fast import median_filter_rows
 
         rows = x.reshape(-1, x.shape[-1]).contiguous().numpy()
@@ -57,12 +60,17 @@ def _softmask(X, X_ref, power):
 
 
 class TorchFeatures(nn.Module):
-    """``y [B, n]`` float32 at ``spec.sr`` -> features ``[B, C, F, T]``."""
+    """``y [B, n]`` float32 at ``spec.sr`` -> features ``[B, C, F, T]``.
 
-    def __init__(self, spec):
+    ``cpu_kernels``: on a CPU, the STFT, medians and mel projection of ``features.fast``
+    (faster there, same values); False runs the tensor code GPUs run, on any device.
+    """
+
+    def __init__(self, spec, *, cpu_kernels: bool = True):
         super().__init__()
         from .filters import mel_filterbank, stft_window
 
+        self.cpu_kernels = cpu_kernels
         bad = [n for n in spec.names if n not in SUPPORTED]
         if bad:
             raise ParameterError(f"the torch backend computes {', '.join(SUPPORTED)}; not "
@@ -85,19 +93,22 @@ class TorchFeatures(nn.Module):
     def mel_power(self, P: torch.Tensor) -> torch.Tensor:
         """``mel_fb @ P`` for ``P [B, F, T]``; on a CPU the banded numba projection of
         ``features.fast`` (it skips the filterbank's zeros; same sums)."""
-        if P.device.type == "cpu" and P.dtype == torch.float32:
+        if self._on_cpu(P) and P.dtype == torch.float32:
             from .fast import mel_power
 
             fb = self.mel_fb.numpy()
             return torch.from_numpy(np.stack([mel_power(p, fb) for p in P.numpy()]))
         return torch.matmul(self.mel_fb, P)
 
+    def _on_cpu(self, x: torch.Tensor) -> bool:
+        return self.cpu_kernels and x.device.type == "cpu"
+
     def mel_db(self, P: torch.Tensor) -> torch.Tensor:
         return self.db(self.mel_power(P))
 
     def magnitude(self, y: torch.Tensor) -> torch.Tensor:
         s = self.spec
-        if y.device.type == "cpu":  # the blocked numpy STFT is faster on a CPU, same values
+        if self._on_cpu(y):  # the blocked numpy STFT is faster on a CPU, same values
             from .fast import stft_magnitude
 
             kw = dict(n_fft=s.n_fft, hop_length=s.hop_length, win_length=s.win_length,
@@ -127,8 +138,8 @@ class TorchFeatures(nn.Module):
             elif name == "mel_logc":
                 out.append(logc(self.mel_power(P))[:, None])
             elif name == "hpss":
-                harm = median_filter(S, s.hpss_kernel, dim=2)
-                perc = median_filter(S, s.hpss_kernel, dim=1)
+                harm = median_filter(S, s.hpss_kernel, dim=2, cpu_kernel=self.cpu_kernels)
+                perc = median_filter(S, s.hpss_kernel, dim=1, cpu_kernel=self.cpu_kernels)
                 H = S * _softmask(harm, perc * s.hpss_margin, s.hpss_power)
                 Pm = S * _softmask(perc, harm * s.hpss_margin, s.hpss_power)
                 out.append(torch.stack([self.mel_db(H ** 2), self.mel_db(Pm ** 2)], dim=1))
