@@ -46,12 +46,17 @@ class World:
             dist.barrier()
 
     def close(self) -> None:
-        """Leave the process group once every rank is done: a process that exits with
-        gloo's threads still running can abort ("terminate called without an active
-        exception"). Only on success: a rank that failed must not wait for the others."""
+        """Leave the process group once every rank is done, with nothing else holding it
+        (drop the DDP wrapper first): a process group that outlives the interpreter's
+        shutdown tears gloo's threads down too late and can abort the process ("terminate
+        called without an active exception", pytorch#190489 and #179291). Only on
+        success: a rank that failed must not wait for the others."""
         if self.size > 1:
+            import gc
+
             import torch.distributed as dist
 
+            gc.collect()  # DDP's reducer and hooks, which hold the group, form cycles
             dist.barrier()
             dist.destroy_process_group()
 

@@ -177,6 +177,7 @@ def train(cfg, catalog, out_dir, *, resume: bool = False, callbacks: Callbacks |
         if world.main:
             run.validate(epoch, loss, va, emb)
         world.barrier()
+    run.net = None  # the DDP wrapper holds the process group: let go of it before leaving
     world.close()
     return TrainResult(out, out / "best.pt", run.history, run.best, failures)
 
