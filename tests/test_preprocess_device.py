@@ -140,6 +140,22 @@ def test_training_backend_choice(tmp_path):
     assert choose_backend("auto", cuda, SPEC, tmp_path / "c", paths) == ("fast", None)
 
 
+def test_worker_failures_reach_the_parent_as_text(monkeypatch):
+    import genrekit.preprocess as pp
+    from genrekit.preprocess_device import _decode
+
+    class Odd(Exception):  # a library exception that does not pickle
+        def __init__(self, code, detail):
+            super().__init__(f"{code}: {detail}")
+
+    def boom(*a, **k):
+        raise Odd(3, "decoder state")
+
+    monkeypatch.setattr(pp, "decode_checked", boom)
+    out = pickle.loads(pickle.dumps(_decode("x.wav", "k", SPEC.to_dict(), 1.0, None)))
+    assert out[2] is None and str(out[3]) == "unexpected Odd: 3: decoder state"
+
+
 @pytest.mark.parametrize("exc", [AudioLoadError("a.wav", "silent"),
                                  CheckpointError("m.pt", "corrupt"),
                                  UnknownModelError("resnt", ["resnet18"])])

@@ -40,15 +40,19 @@ def resolve_feature_device(backend: str | None, device):
 
 def _decode(path: str, key: str, spec_dict: dict, min_duration: float,
             max_duration: float | None):
-    """Worker: ``(path, key, y, None)`` or ``(path, key, None, exception)``."""
-    from .preprocess import decode_checked
+    """Worker: ``(path, key, y, None)`` or ``(path, key, None, GenrekitError)`` (the
+    parent, which owns the cache, reports it and remembers what it must)."""
+    from .errors import GenrekitError
+    from .preprocess import decode_checked, failure_reason
 
     try:
         y = decode_checked(path, FeatureSpec.from_dict(spec_dict), min_duration=min_duration,
                            max_duration=max_duration)
         return path, key, y, None
-    except Exception as exc:  # reported by the parent, which owns the cache
+    except GenrekitError as exc:
         return path, key, None, exc
+    except Exception as exc:  # sent as text: a library's own exception may not pickle
+        return path, key, None, GenrekitError(failure_reason(exc))
 
 
 class _Batches:
