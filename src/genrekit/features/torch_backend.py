@@ -2,10 +2,12 @@
 
 ``TorchFeatures`` is a thin ``nn.Module`` whose window and mel filterbank are buffers; its
 ``forward(y [B, n]) -> [B, C, F, T]`` matches the librosa reference (same framing, float64
-FFT rounded to complex64, scipy-'reflect' median borders, librosa's soft masks). Medians
-use ``unfold`` + ``median`` in frequency chunks on GPUs (bounded memory) and the numba
-sliding median of ``features.fast`` on the CPU. Channels: stft, mel, hpss,
-mfcc; CQT and chroma stay on the CPU backends.
+FFT rounded to complex64, scipy-'reflect' median borders, librosa's soft masks). On GPUs
+it is tensor code (``torch.stft``, ``unfold`` + ``median`` in frequency chunks for bounded
+memory, a matmul mel); on a CPU the STFT, medians and mel projection of ``features.fast``
+(``cpu_kernels=False`` forces the tensor code anywhere). Channels: stft, mel, mel_logc,
+hpss, mfcc; CQT and chroma stay on the CPU backends. ``DeviceFeatures`` wraps the module
+for lists of clips, with out-of-memory fallbacks (cache filling, prediction on a GPU).
 """
 
 from __future__ import annotations

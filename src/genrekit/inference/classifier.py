@@ -96,7 +96,7 @@ class GenreClassifier:
         # on a GPU the features are computed there too (stft/mel/hpss/mfcc); else numba
         on_gpu = getattr(getattr(runner, "device", None), "type", "cpu") == "cuda"
         self.feature_backend = "torch" if on_gpu and torch_supports(self.spec) else "fast"
-        self._torch_features = None
+        self._device_features = None
 
     # --- construction -----------------------------------------------------------------
     @classmethod
@@ -170,12 +170,12 @@ class GenreClassifier:
             from ..features import compute_features
 
             return compute_features(y, self.spec.sr, self.spec, backend=self.feature_backend)
-        if self._torch_features is None:
+        if self._device_features is None:
             from ..features.torch_backend import DeviceFeatures
 
-            self._torch_features = DeviceFeatures(self.spec,
+            self._device_features = DeviceFeatures(self.spec,
                                                   getattr(self.runner, "device", "cpu"))
-        return self._torch_features([np.ascontiguousarray(y, dtype=np.float32)])[0]
+        return self._device_features([np.ascontiguousarray(y, dtype=np.float32)])[0]
 
     # --- forward + postprocess ------------------------------------------------------------
     def _slice_probs(self, feats: list[np.ndarray], batch_size: int | None = None):
