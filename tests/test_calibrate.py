@@ -53,8 +53,8 @@ def test_calibrate_cli_writes_a_tempered_checkpoint(toy_catalog, tmp_path):
     cal = ck["metrics"]["calibration"]
     assert T > 0 and cal["slice_ece_after"] <= cal["slice_ece_before"] + 1e-9
     clip = sorted((toy_catalog / "tones").glob("*.wav"))[-1]
-    a = GenreClassifier.load(run / "best.pt")._slice_probs([GenreClassifier.load(
+    a = GenreClassifier.load(run / "best.pt").slice_probs([GenreClassifier.load(
         run / "best.pt").features(clip)])[0][0]
-    b = GenreClassifier.load(tmp_path / "cal.pt")._slice_probs([GenreClassifier.load(
+    b = GenreClassifier.load(tmp_path / "cal.pt").slice_probs([GenreClassifier.load(
         tmp_path / "cal.pt").features(clip)])[0][0]
     np.testing.assert_allclose(b, apply_temperature(a, T), atol=1e-5)

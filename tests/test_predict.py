@@ -125,11 +125,11 @@ def test_test_time_augmentation(tiny_checkpoint, songs, capsys):
     assert sum(b.scores.values()) == pytest.approx(1.0, abs=1e-5)
     assert any(abs(a.scores[c] - b.scores[c]) > 1e-6 for c in plain.classes_)
     X = plain.features(p)
-    (P0,), _ = plain._slice_probs([X])
+    (P0,), _ = plain.slice_probs([X])
     F = X.shape[1]
-    up = plain._slice_probs([X[:, np.clip(np.arange(F) - 1, 0, F - 1)]])[0][0]
-    down = plain._slice_probs([X[:, np.clip(np.arange(F) + 1, 0, F - 1)]])[0][0]
-    (Pt,), _ = tta._slice_probs([X])
+    up = plain.slice_probs([X[:, np.clip(np.arange(F) - 1, 0, F - 1)]])[0][0]
+    down = plain.slice_probs([X[:, np.clip(np.arange(F) + 1, 0, F - 1)]])[0][0]
+    (Pt,), _ = tta.slice_probs([X])
     np.testing.assert_allclose(Pt, (P0 + up + down) / 3, atol=1e-6)
     assert main(["predict", str(p), "--model", str(tiny_checkpoint), "--tta", "1"]) == 0
 
@@ -139,9 +139,7 @@ def test_long_files_say_only_the_start_was_analysed(tiny_checkpoint, tmp_path, c
     clf = GenreClassifier.load(tiny_checkpoint, max_duration=4.0)
     p = clf.predict(tmp_path / "long.wav")
     assert p.duration == pytest.approx(4.0, abs=0.05)
-    from types import SimpleNamespace
-
     from genrekit.commands.predict_formats import table
 
-    out = table([p], [], clf, SimpleNamespace(top_k=3, timeline=False))
+    out = table([p], [], clf, timeline=False)
     assert "(first 4 s)" in out

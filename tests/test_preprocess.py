@@ -10,8 +10,9 @@ import pytest
 from conftest import chirp, noise, tone, write
 
 from genrekit.cli import main
+from genrekit.engine.local import preprocess
 from genrekit.features import FeatureSpec
-from genrekit.preprocess import open_cache, preprocess
+from genrekit.features.cache import FeatureCache
 
 SPEC = FeatureSpec(names="mel", n_mels=32)
 
@@ -43,7 +44,7 @@ def test_batch_goes_on_past_bad_files(tmp_path):
     assert "empty file" in failed["empty.wav"]
     assert "not a recognised audio file" in failed["text.wav"]
     assert "too short: 0.20 s" in failed["tiny.wav"]
-    cache = open_cache(tmp_path / "cache", SPEC)
+    cache = FeatureCache.open(tmp_path / "cache", SPEC)
     assert len(cache.entries()) == 5
     X = cache.get(res.keys[str(src / "good0.wav")])
     assert X.shape[:2] == (1, 32)
@@ -57,7 +58,7 @@ def test_two_jobs_match_one_job(tmp_path):
     r1 = preprocess(paths, SPEC, tmp_path / "c1", jobs=1)
     r2 = preprocess(paths, SPEC, tmp_path / "c2", jobs=2)
     assert r1.keys == r2.keys and sorted(r1.failures) == sorted(r2.failures)
-    c1, c2 = open_cache(tmp_path / "c1", SPEC), open_cache(tmp_path / "c2", SPEC)
+    c1, c2 = FeatureCache.open(tmp_path / "c1", SPEC), FeatureCache.open(tmp_path / "c2", SPEC)
     for k in r1.keys.values():
         np.testing.assert_array_equal(c1.get(k), c2.get(k))
 
@@ -94,7 +95,7 @@ def test_sigkill_half_way_then_resume(tmp_path):
            "mel,hpss", "--cache-dir", str(cache_dir), "--jobs", "1"]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     spec = FeatureSpec(names="mel,hpss")
-    cache = open_cache(cache_dir, spec)
+    cache = FeatureCache.open(cache_dir, spec)
     deadline = time.time() + 120
     while len(cache.entries()) < 3 and time.time() < deadline and proc.poll() is None:
         time.sleep(0.05)
@@ -114,12 +115,12 @@ def test_rerun_reports_failures_without_decoding_and_sees_changed_files(tmp_path
     src = bad_catalog(tmp_path / "in", n_good=2)
     paths = sorted(src.iterdir())
     first = preprocess(paths, SPEC, tmp_path / "cache", jobs=1)
-    import genrekit.preprocess as pp
+    from genrekit.engine.jobs import FileJob
 
     def no_decoding(*a, **k):
         raise AssertionError("a rerun decoded a file")
 
-    monkeypatch.setattr(pp, "extract", no_decoding)
+    monkeypatch.setattr(FileJob, "features", no_decoding)
     again = preprocess(paths, SPEC, tmp_path / "cache", jobs=1)
     assert sorted(again.failures) == sorted(first.failures) and again.cached == first.computed
     monkeypatch.undo()
@@ -136,8 +137,9 @@ def test_backends_have_separate_cache_entries(tmp_path):
     fast = preprocess([src / "a.wav"], SPEC, tmp_path / "c", backend="fast")
     ref = preprocess([src / "a.wav"], SPEC, tmp_path / "c", backend="reference")
     assert fast.computed == 1 and ref.computed == 1  # never served from the other's entry
-    a = open_cache(tmp_path / "c", SPEC, backend="fast").get(fast.keys[str(src / "a.wav")])
-    b = open_cache(tmp_path / "c", SPEC, backend="reference").get(ref.keys[str(src / "a.wav")])
+    key = str(src / "a.wav")
+    a = FeatureCache.open(tmp_path / "c", SPEC, backend="fast").get(fast.keys[key])
+    b = FeatureCache.open(tmp_path / "c", SPEC, backend="reference").get(ref.keys[key])
     assert np.max(np.abs(a.astype(np.float32) - b.astype(np.float32))) < 0.05  # fp16 storage
 
 
@@ -152,12 +154,12 @@ def test_cli_csv_catalog_with_audio_dir(tmp_path):
     assert rc == 1  # 3.wav is missing: reported, the other two cached
     rows = list(csv.DictReader(open(tmp_path / "c" / "failures.csv")))
     assert [r["file"] for r in rows] == ["3.wav"]
-    assert len(open_cache(tmp_path / "c", SPEC).entries()) == 2
+    assert len(FeatureCache.open(tmp_path / "c", SPEC).entries()) == 2
 
 
 def test_engine_ray_without_ray_says_how_to_install(monkeypatch):
+    from genrekit.engine.ray import require_ray
     from genrekit.errors import ParameterError
-    from genrekit.ray_engine import require_ray
 
     monkeypatch.setitem(sys.modules, "ray", None)  # as if not installed
     with pytest.raises(ParameterError, match=r"pip install 'genrekit\[ray\]'"):

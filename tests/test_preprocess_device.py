@@ -13,13 +13,14 @@ from test_preprocess import bad_catalog
 
 from genrekit.audio import load_audio
 from genrekit.cli import main
+from genrekit.engine.device import _Batches
+from genrekit.engine.local import preprocess
+from genrekit.engine.pool import bounded_map
 from genrekit.errors import AudioLoadError, CheckpointError, ParameterError, UnknownModelError
 from genrekit.features import FeatureSpec, compute_features
+from genrekit.features.cache import FeatureCache
 from genrekit.features.torch_backend import DeviceFeatures
-from genrekit.preprocess import open_cache, preprocess
-from genrekit.preprocess_device import _Batches
 from genrekit.training.songs import choose_backend
-from genrekit.workers import bounded_map
 
 SPEC = FeatureSpec(names=("mel", "hpss"), n_mels=32)
 
@@ -32,7 +33,7 @@ def test_device_fill_matches_the_backend_and_reports_bad_files(tmp_path, jobs):
     res = preprocess(paths, SPEC, tmp_path / "c", jobs=jobs, backend="torch", device="cpu")
     failed = {os.path.basename(p) for p, _ in res.failures}
     assert failed == {"empty.wav", "text.wav", "tiny.wav"} and res.computed == 5
-    cache = open_cache(tmp_path / "c", SPEC, backend="torch")
+    cache = FeatureCache.open(tmp_path / "c", SPEC, backend="torch")
     for p, key in res.keys.items():
         want = compute_features(load_audio(p, sr=SPEC.sr)[0], SPEC.sr, SPEC, backend="torch")
         got = cache.get(key).astype(np.float32)
@@ -40,7 +41,7 @@ def test_device_fill_matches_the_backend_and_reports_bad_files(tmp_path, jobs):
         np.testing.assert_allclose(got, want, atol=0.05)  # float16 storage
     again = preprocess(paths, SPEC, tmp_path / "c", jobs=jobs, backend="torch", device="cpu")
     assert again.computed == 0 and again.cached == 5 and len(again.failures) == 3
-    assert open_cache(tmp_path / "c", SPEC).entries() == []  # nothing in the fast namespace
+    assert FeatureCache.open(tmp_path / "c", SPEC).entries() == []  # nothing in the fast namespace
 
 
 class Recorder:
@@ -57,7 +58,7 @@ class Recorder:
 
 def test_batches_group_equal_lengths_within_the_budget(tmp_path):
     rec, done = Recorder(), []
-    cache = open_cache(tmp_path / "c", SPEC, backend="torch")
+    cache = FeatureCache.open(tmp_path / "c", SPEC, backend="torch")
     b = _Batches(rec, cache, lambda p, s, k, r: done.append((p, s)), budget=1000)
     for i in range(5):
         b.add(f"a{i}", f"{i:032x}", np.zeros(300, np.float32))  # 3 fit the budget
@@ -121,7 +122,7 @@ def test_cli_preprocess_on_a_device(tmp_path, capsys):
     rc = main(["preprocess", str(src), "--cache-dir", str(tmp_path / "c"), "--backend", "torch",
                "--device", "cpu", "--features", "mel", "--n-mels", "32"])
     assert rc == 0 and "2 computed" in capsys.readouterr().out
-    assert len(open_cache(tmp_path / "c", FeatureSpec(names=("mel",), n_mels=32),
+    assert len(FeatureCache.open(tmp_path / "c", FeatureSpec(names=("mel",), n_mels=32),
                           backend="torch").entries()) == 2
 
 
@@ -141,8 +142,7 @@ def test_training_backend_choice(tmp_path):
 
 
 def test_worker_failures_reach_the_parent_as_text(monkeypatch):
-    import genrekit.preprocess as pp
-    from genrekit.preprocess_device import _decode
+    from genrekit.engine import jobs
 
     class Odd(Exception):  # a library exception that does not pickle
         def __init__(self, code, detail):
@@ -151,9 +151,10 @@ def test_worker_failures_reach_the_parent_as_text(monkeypatch):
     def boom(*a, **k):
         raise Odd(3, "decoder state")
 
-    monkeypatch.setattr(pp, "decode_checked", boom)
-    out = pickle.loads(pickle.dumps(_decode("x.wav", "k", SPEC.to_dict(), 1.0, None)))
-    assert out[2] is None and str(out[3]) == "unexpected Odd: 3: decoder state"
+    monkeypatch.setattr(jobs, "load_checked", boom)
+    job = jobs.FileJob.of(SPEC, min_duration=1.0, max_duration=None)
+    out = pickle.loads(pickle.dumps(jobs.run_file("x.wav", job, False)))
+    assert out[1] is None and str(out[2]) == "unexpected Odd: 3: decoder state"
 
 
 @pytest.mark.parametrize("exc", [AudioLoadError("a.wav", "silent"),
@@ -188,8 +189,8 @@ def test_training_fills_its_cache_on_the_feature_device(toy_catalog, tmp_path, m
     res = train(cfg, cat, tmp_path / "run")
     assert chosen == ["auto"] and res.best_path.exists() and not res.failures
     spec = cfg.features
-    assert len(open_cache(cache, spec, backend="torch").entries()) == len(list(cat))
-    assert open_cache(cache, spec).entries() == []
+    assert len(FeatureCache.open(cache, spec, backend="torch").entries()) == len(list(cat))
+    assert FeatureCache.open(cache, spec).entries() == []
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
@@ -201,8 +202,8 @@ def test_gpu_fill_matches_cpu_fill(tmp_path):
     gpu = preprocess(paths, SPEC, tmp_path / "g", jobs=2, backend="torch", device="cuda")
     cpu = preprocess(paths, SPEC, tmp_path / "c", jobs=2, backend="torch", device="cpu")
     assert gpu.computed == cpu.computed == 3 and gpu.keys == cpu.keys
-    g = open_cache(tmp_path / "g", SPEC, backend="torch")
-    c = open_cache(tmp_path / "c", SPEC, backend="torch")
+    g = FeatureCache.open(tmp_path / "g", SPEC, backend="torch")
+    c = FeatureCache.open(tmp_path / "c", SPEC, backend="torch")
     for key in gpu.keys.values():
         np.testing.assert_allclose(g.get(key).astype(np.float32), c.get(key).astype(np.float32),
                                    atol=0.05)
@@ -222,7 +223,7 @@ def test_interrupted_device_fill_resumes(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         preprocess(paths, SPEC, tmp_path / "c", backend="torch", device="cpu",
                    progress=stop_after_two)
-    cache = open_cache(tmp_path / "c", SPEC, backend="torch")
+    cache = FeatureCache.open(tmp_path / "c", SPEC, backend="torch")
     assert len(cache.entries()) == 2  # what was stored before the stop stays valid
     res = preprocess(paths, SPEC, tmp_path / "c", backend="torch", device="cpu")
     assert (res.cached, res.computed) == (2, 3)

@@ -12,9 +12,10 @@ ray = pytest.importorskip("ray")
 pq = pytest.importorskip("pyarrow.parquet")
 
 from genrekit import GenreClassifier  # noqa: E402
+from genrekit.engine.local import preprocess  # noqa: E402
+from genrekit.engine.ray import predict_ray, preprocess_ray  # noqa: E402
 from genrekit.features import FeatureSpec  # noqa: E402
-from genrekit.preprocess import open_cache, preprocess  # noqa: E402
-from genrekit.ray_engine import predict_ray, preprocess_ray  # noqa: E402
+from genrekit.features.cache import FeatureCache  # noqa: E402
 
 # one xdist worker for every test that starts a cluster (Ray, torchrun): no port races
 pytestmark = [pytest.mark.ray, pytest.mark.xdist_group("clusters")]
@@ -22,7 +23,7 @@ pytestmark = [pytest.mark.ray, pytest.mark.xdist_group("clusters")]
 
 @pytest.fixture(scope="module")
 def cluster():
-    from genrekit import ray_engine
+    from genrekit.engine import ray as ray_engine
 
     ray_engine.init(num_cpus=2)
     yield
@@ -47,7 +48,7 @@ def test_preprocess_matches_the_local_engine(cluster, files, tmp_path):
     remote = preprocess_ray(files, spec, tmp_path / "ray", progress=lambda p, s: seen.append(s))
     assert remote.keys == local.keys and remote.failures == local.failures
     assert len(remote.failures) == 3 and remote.computed == 6 and len(seen) == len(files)
-    a, b = open_cache(tmp_path / "local", spec), open_cache(tmp_path / "ray", spec)
+    a, b = FeatureCache.open(tmp_path / "local", spec), FeatureCache.open(tmp_path / "ray", spec)
     for key in local.keys.values():
         np.testing.assert_array_equal(a.get(key), b.get(key))  # exactly the same entries
     again = preprocess_ray(files, spec, tmp_path / "ray")

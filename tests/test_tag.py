@@ -150,11 +150,11 @@ def test_cli_tag_dry_run_undo_and_stats(tiny_checkpoint, tmp_path, capsys):
 
 
 def test_catalog_means_reruns_predict_only_new_or_changed_files(clf, tmp_path, monkeypatch):
-    from genrekit.library.catalog import PredictionCatalog
+    from genrekit.library.store import PredictionStore
 
     files = [make_song(tmp_path / f"c{i}.flac", None, i) for i in range(3)]
-    db = PredictionCatalog(tmp_path / "lib.sqlite")
-    tagger.tag_files(files, clf, min_confidence=0.0, dry_run=True, catalog=db)
+    db = PredictionStore(tmp_path / "lib.sqlite")
+    tagger.tag_files(files, clf, min_confidence=0.0, dry_run=True, store=db)
     seen = []
     real = clf.predict_many
 
@@ -164,7 +164,7 @@ def test_catalog_means_reruns_predict_only_new_or_changed_files(clf, tmp_path, m
 
     monkeypatch.setattr(clf, "predict_many", spy)
     write(files[1], toy_genre("noise", 99, seconds=2.0))  # changed content
-    tagger.tag_files(files, clf, min_confidence=0.0, dry_run=True, catalog=db)
+    tagger.tag_files(files, clf, min_confidence=0.0, dry_run=True, store=db)
     assert seen == [str(files[1])]
     assert sum(db.label_counts().values()) == 3
 

@@ -190,3 +190,35 @@ def _short(exc: BaseException | None) -> str:
     text = re.sub(r"^Error opening '.*?': ", "", text)  # libsndfile
     text = re.sub(r":\s*'[^']*'$", "", text)  # FFmpeg: "[Errno 1094995529] Invalid data...: 'path'"
     return re.sub(r"^\[Errno -?\d+\]\s*", "", text)[:160]
+
+
+# --- the decode policy: what every engine, the classifier and the server refuse ----------
+#: Shorter decoded audio than this is refused (too little music to say a genre).
+DEFAULT_MIN_DURATION = 1.0
+#: Only the first this-many seconds of a longer file are decoded (a 2-hour mix is not loaded).
+DEFAULT_MAX_DURATION = 600.0
+#: Audio whose peak stays below this (-80 dBFS) is treated as silence.
+SILENCE_PEAK = 1e-4
+
+
+def check_signal(y, sr: int, path, *, min_duration: float = DEFAULT_MIN_DURATION) -> None:
+    """Refuse audio that cannot carry a genre: too short, or silent.
+
+    Raises:
+        AudioLoadError: naming ``path`` (or ``<array>``) and the reason.
+    """
+    seconds = len(y) / sr
+    if seconds < min_duration:
+        raise AudioLoadError(path, f"too short: {seconds:.2f} s of audio, need at least "
+                                   f"{min_duration:g} s")
+    if len(y) and float(np.max(np.abs(y))) < SILENCE_PEAK:
+        raise AudioLoadError(path, "silent: the peak level is below -80 dBFS")
+
+
+def load_checked(path, sr: int, *, min_duration: float = DEFAULT_MIN_DURATION,
+                 max_duration: float | None = DEFAULT_MAX_DURATION) -> np.ndarray:
+    """Decode ``path`` to mono float32 at ``sr`` (at most ``max_duration`` s) and refuse
+    audio that cannot carry a genre (see :func:`check_signal`)."""
+    y, sr = load_audio(path, sr=sr, duration=max_duration)
+    check_signal(y, sr, path, min_duration=min_duration)
+    return y

@@ -1,8 +1,9 @@
 """``genrekit`` command line: ``main(argv=None) -> int``, the one place errors become exit codes.
 
 Exit status: 0 success, 1 some inputs failed (the rest were processed), 2 usage or
-configuration error. Heavy libraries are imported by the subcommands, not here, so
-``genrekit --help`` starts fast.
+configuration error (including "no audio found"). Heavy libraries (torch, numba, librosa,
+onnxruntime) are imported by the subcommands when they run, never while the parser is
+built, so ``genrekit --help`` starts fast.
 """
 
 from __future__ import annotations
@@ -28,7 +29,9 @@ COMMANDS = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser; only ``command``'s own options are declared (all with None), so the
+    top-level ``--help`` imports no subcommand and no library."""
     from . import __version__
 
     parser = argparse.ArgumentParser(prog="genrekit", description="Music genre classification.")
@@ -37,8 +40,14 @@ def build_parser() -> argparse.ArgumentParser:
     for name, help_text in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
         p.set_defaults(_module=name)
-        _module(name).add_arguments(p)
+        if command is None or command == name:
+            _module(name).add_arguments(p)
     return parser
+
+
+def _command_of(argv: list[str]) -> str:
+    """The subcommand named in ``argv`` (the first word that is not an option), or ''."""
+    return next((a for a in argv if not a.startswith("-")), "")
 
 
 def _module(name: str):
@@ -48,12 +57,13 @@ def _module(name: str):
 def main(argv: list[str] | None = None) -> int:
     from .errors import ConfigError, GenrekitError, ParameterError
 
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(_command_of(argv))
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse exits on --help (0) and usage errors (2)
         return int(exc.code or 0)
-    args._argv = list(sys.argv[1:] if argv is None else argv)  # for re-launching (torchrun)
+    args._argv = argv  # for re-launching (torchrun)
     if not getattr(args, "command", None):
         parser.print_help()
         return 2

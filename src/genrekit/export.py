@@ -1,5 +1,6 @@
-"""Export a checkpoint to ONNX: standardisation + model + softmax in one graph, dynamic
-batch and time axes, the label list / feature spec / slicing in the model's metadata."""
+"""Export a checkpoint to ONNX: the inference contract (``inference.net.InferenceNet``:
+standardisation + model + temperature + softmax) as one graph, dynamic batch and time axes,
+the label list / feature spec / slicing in the model's metadata."""
 
 from __future__ import annotations
 
@@ -11,61 +12,21 @@ from . import __version__
 from .fileio import atomic_path
 
 
-def _inference_net(model, mean, std, temperature: float = 1.0):
-    import torch
-    from torch import nn
-
-    class InferenceNet(nn.Module):
-        """``x [B, C, F, T]`` raw features -> class probabilities ``[B, K]``."""
-
-        def __init__(self):
-            super().__init__()
-            self.model = model
-            self.register_buffer("mean", torch.as_tensor(mean).float()[None, :, None, None])
-            self.register_buffer("std", torch.as_tensor(std).float()[None, :, None, None])
-
-        def forward(self, x):
-            return torch.softmax(self.model((x - self.mean) / self.std) / temperature, dim=1)
-
-    return InferenceNet().eval()
-
-
-def _net_of(ckpt, source):
-    from .checkpoint import build_model
-
-    return _inference_net(build_model(ckpt, source).float(), ckpt["normalization"]["mean"],
-                          ckpt["normalization"]["std"], float(ckpt.get("temperature", 1.0)))
-
-
-def _ensemble_net(ens, source):
-    """One graph for an ensemble whose members share features and slicing: the weighted
-    mean of their slice probabilities (as ``WeightedRunner``), first member's class order."""
-    import torch
-    from torch import nn
-
+def inference_module(ckpt: dict, source):
+    """The module to export and the metadata to write: the checkpoint's ``InferenceNet``,
+    or an ensemble's ``EnsembleNet`` (members on one feature stack and slice grid)."""
     from .errors import ParameterError
     from .inference.ensemble import same_grid
+    from .inference.net import EnsembleNet, InferenceNet
 
-    if not same_grid(ens):
+    if ckpt.get("kind") != "ensemble":
+        return InferenceNet.from_checkpoint(ckpt, source), ckpt
+    if not same_grid(ckpt):
         raise ParameterError("this ensemble's members use different features or slicing: one "
                              "ONNX graph cannot take their inputs; export the members one by "
                              "one")
-    m0 = ens["members"][0]
-    nets = [_net_of(m, source) for m in ens["members"]]
-    perms = [[m["classes"].index(c) for c in m0["classes"]] for m in ens["members"]]
-
-    class EnsembleNet(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.nets = nn.ModuleList(nets)
-            self.register_buffer("w", torch.tensor(ens["weights"], dtype=torch.float32))
-            self.perms = [torch.tensor(p) for p in perms]
-
-        def forward(self, x):
-            return sum(self.w[i] * net(x)[:, self.perms[i]] for i, net in enumerate(self.nets))
-
-    meta = {**m0, "model": ens["model"], "metrics": ens.get("metrics", {})}
-    return EnsembleNet().eval(), meta
+    meta = {**ckpt["members"][0], "model": ckpt["model"], "metrics": ckpt.get("metrics", {})}
+    return EnsembleNet.from_ensemble(ckpt, source), meta
 
 
 def export_onnx(checkpoint, out, *, opset: int = 17) -> Path:
@@ -74,17 +35,13 @@ def export_onnx(checkpoint, out, *, opset: int = 17) -> Path:
     import torch
 
     from .checkpoint import load_checkpoint
-    from .data.slices import seconds_to_frames
+    from .data.slices import slice_frames
     from .features.spec import FeatureSpec
     from .inference.runners import ONNX_META_KEY
 
-    ckpt = load_checkpoint(checkpoint)
-    if ckpt.get("kind") == "ensemble":
-        net, ckpt = _ensemble_net(ckpt, checkpoint)
-    else:
-        net = _net_of(ckpt, checkpoint)
+    net, ckpt = inference_module(load_checkpoint(checkpoint), checkpoint)
     spec = FeatureSpec.from_dict(ckpt["features"])
-    width = seconds_to_frames(ckpt["slices"]["slice_seconds"], spec.sr, spec.hop_length)
+    width, _ = slice_frames(ckpt["slices"], spec)
     x = torch.zeros(2, spec.n_channels, spec.height, width)
     out = Path(out)
     with atomic_path(out) as tmp:

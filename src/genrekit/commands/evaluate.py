@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
-from .common import selected_catalog
+from .common import (
+    add_aggregate_arg,
+    add_cache_arg,
+    add_catalog_selection,
+    add_jobs_arg,
+    selected_catalog,
+)
 
 
 def add_arguments(p) -> None:
     p.add_argument("checkpoint", help="a .pt checkpoint (e.g. runs/NAME/best.pt)")
     p.add_argument("data", help="a folder per genre or a CSV catalog")
-    p.add_argument("--split", help="evaluate only the files in this list (one a line)")
-    p.add_argument("--subset", choices=["train", "valid", "test"],
-                   help="evaluate only this split of the catalog")
-    p.add_argument("--audio-dir", help="audio folder for a CSV catalog")
+    add_catalog_selection(p, what="evaluate ")
     p.add_argument("--out", help="folder for report.json and confusion.png "
                                  "(default: next to the checkpoint)")
-    p.add_argument("--aggregate", choices=["confidence", "mean", "vote"],
-                   help="slice -> song rule (default: the checkpoint's)")
-    p.add_argument("--cache-dir", default="cache")
-    p.add_argument("--jobs", "-j", type=int, default=1)
+    add_aggregate_arg(p, help="slice -> song rule (default: the checkpoint's)")
+    add_cache_arg(p)
+    add_jobs_arg(p)
 
 
 def run(args) -> int:

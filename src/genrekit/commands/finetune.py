@@ -3,6 +3,8 @@ the bundled one) adapted to a new label set: same features and backbone, a new h
 
 from __future__ import annotations
 
+from .common import add_audio_dir_arg, add_cache_arg, add_jobs_arg
+
 
 def add_arguments(p) -> None:
     p.add_argument("checkpoint", help="a .pt checkpoint, or 'default' for the bundled model")
@@ -18,9 +20,9 @@ def add_arguments(p) -> None:
     p.add_argument("--lr", type=float, default=5e-4)
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a train/augment setting, e.g. --set train.batch_size=16")
-    p.add_argument("--cache-dir", default="cache")
-    p.add_argument("--jobs", "-j", type=int, default=1)
-    p.add_argument("--audio-dir", help="audio folder for a CSV catalog")
+    add_cache_arg(p)
+    add_jobs_arg(p)
+    add_audio_dir_arg(p)
     p.add_argument("--resume", action="store_true")
 
 

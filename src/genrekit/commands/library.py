@@ -1,12 +1,12 @@
 """``genrekit library stats [--db FILE] [--png FILE]``: the genre distribution of a
-collection, from the predictions catalog that ``genrekit tag`` fills."""
+collection, from the prediction store that ``genrekit tag`` fills."""
 
 from __future__ import annotations
 
 
 def add_arguments(p) -> None:
     sub = p.add_subparsers(dest="library_command", metavar="ACTION", required=True)
-    s = sub.add_parser("stats", help="genre distribution of the catalog, with a bar chart")
+    s = sub.add_parser("stats", help="genre distribution of the prediction store, with a bar chart")
     s.add_argument("--db", default="genrekit-library.sqlite")
     s.add_argument("--png", help="write a bar chart here")
 
@@ -15,11 +15,11 @@ def run(args) -> int:
     from pathlib import Path
 
     from ..errors import ParameterError
-    from ..library.catalog import PredictionCatalog
+    from ..library.store import PredictionStore
 
     if not Path(args.db).exists():
-        raise ParameterError(f"{args.db}: no predictions catalog yet (run genrekit tag first)")
-    db = PredictionCatalog(args.db)
+        raise ParameterError(f"{args.db}: no prediction store yet (run genrekit tag first)")
+    db = PredictionStore(args.db)
     try:
         counts = db.label_counts()
     finally:

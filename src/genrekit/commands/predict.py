@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import sys
 
+from .common import add_cache_arg, add_model_args
+
 
 def add_arguments(p) -> None:
     p.add_argument("inputs", nargs="+", metavar="FILE|DIR", help="audio files or folders")
@@ -12,7 +14,8 @@ def add_arguments(p) -> None:
     p.add_argument("--timeline", action="store_true",
                    help="show per-slice labels over time (table) / include them (json)")
     p.add_argument("--timeline-png", help="also draw the per-slice probabilities to this PNG")
-    p.add_argument("--format", choices=["table", "json", "csv", "zalo"], default="table")
+    p.add_argument("--format", choices=["table", "json", "csv", "zalo"], default=None,
+                   help="table (default), json, csv or zalo; --engine ray writes Parquet")
     p.add_argument("--out", help="write the result here instead of standard output (with "
                    "--engine ray: the Parquet folder, required)")
     from .preprocess import add_engine_args
@@ -20,41 +23,17 @@ def add_arguments(p) -> None:
     add_engine_args(p)
     p.add_argument("--actors", type=int, default=1,
                    help="with --engine ray: model actors (one GPU each with --device cuda)")
-    p.add_argument("--cache-dir", default="cache",
-                   help="with --engine ray: the feature cache (shared storage on a cluster)")
+    add_cache_arg(p, help="with --engine ray: the feature cache (shared storage on a "
+                          "cluster; default ./cache)")
 
 
-def add_model_args(p) -> None:
-    p.add_argument("--model", help="checkpoint (.pt) or ONNX export (.onnx); default: the "
-                                   "bundled model")
-    p.add_argument("--top-k", type=int, default=3, help="how many genres to list (default 3)")
-    p.add_argument("--aggregate", choices=["confidence", "mean", "vote"],
-                   help="slice -> song rule (default: the model's, normally confidence: a mean "
-                        "of slice probabilities weighted by each slice's confidence)")
-    p.add_argument("--jobs", "-j", type=int, default=1, help="decoding/feature processes")
-    p.add_argument("--device", default="cpu", help="cpu or cuda")
-    p.add_argument("--tta", type=int, default=0, metavar="N",
-                   help="test-time augmentation: also average over pitch shifts of 1..N mel "
-                        "bins up and down (N=1: 3x the model work)")
-
-
-def load_classifier(args):
-    from ..inference.classifier import GenreClassifier
-
-    kw = {"aggregate": args.aggregate, "device": args.device,
-          "tta": getattr(args, "tta", 0)}
-    if args.model:
-        return GenreClassifier.load(args.model, **kw)
-    return GenreClassifier.from_pretrained(**kw)
-
-
-def predict_paths(clf, paths, args):
+def predict_paths(clf, paths, *, top_k: int = 3, jobs: int = 1):
     """Run the classifier over ``paths`` with a progress bar; returns (results, errors)."""
     from ..ui import file_progress
 
     results, errors = [], []
     with file_progress(len(paths), "predicting") as advance:
-        for path, pred, err in clf.predict_many(paths, top_k=args.top_k, jobs=args.jobs,
+        for path, pred, err in clf.predict_many(paths, top_k=top_k, jobs=jobs,
                                                 progress=advance):
             if err:
                 errors.append((path, err))
@@ -68,6 +47,7 @@ def run(args) -> int:
 
     from ..data.manifest import scan_audio
     from ..errors import ParameterError
+    from ..inference.classifier import load_classifier
     from . import predict_formats as fmt
 
     if args.top_k < 1:
@@ -78,11 +58,14 @@ def run(args) -> int:
         raise ParameterError(f"no audio files found in {', '.join(args.inputs)}")
     if args.engine == "ray":
         return run_ray(paths, cat.missing, args)
-    clf = load_classifier(args)
-    results, errors = predict_paths(clf, paths, args) if paths else ([], [])
+    clf = load_classifier(args.model, device=args.device, aggregate=args.aggregate,
+                          tta=args.tta)
+    results, errors = (predict_paths(clf, paths, top_k=args.top_k, jobs=args.jobs)
+                       if paths else ([], []))
     errors = [(str(p), r) for p, r in cat.missing] + errors
     text = {"table": fmt.table, "json": fmt.to_json, "csv": fmt.to_csv,
-            "zalo": fmt.to_zalo}[args.format](results, errors, clf, args)
+            "zalo": fmt.to_zalo}[args.format or "table"](results, errors, clf,
+                                                          timeline=args.timeline)
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(text, encoding="utf-8")
@@ -101,18 +84,26 @@ def run(args) -> int:
 
 def run_ray(paths, missing, args) -> int:
     """``--engine ray``: one Parquet row per song in the folder ``--out`` (see
-    ``genrekit.ray_engine``); songs already there are skipped."""
+    ``genrekit.engine.ray``); songs already there are skipped."""
+    from ..engine.ray import predict_ray
     from ..errors import ParameterError
-    from ..ray_engine import predict_ray
+    from ..inference.classifier import load_classifier
 
     if not args.out:
         raise ParameterError("--engine ray writes a Parquet folder: pass --out DIR")
+    if args.format not in (None, "parquet"):
+        raise ParameterError(f"--engine ray writes Parquet, not {args.format}: drop --format "
+                             "(or use --engine local for table/json/csv/zalo)")
     if args.tta:
         raise ParameterError("--tta is not available with --engine ray")
-    model = args.model or load_classifier(args).source  # the bundled file from_pretrained picks
+    if args.timeline_png:
+        raise ParameterError("--timeline-png is not available with --engine ray (the "
+                             "timelines are in the Parquet rows)")
+    # the bundled file from_pretrained picks
+    model = args.model or load_classifier(device=args.device).source
     counts = predict_ray(paths, model, args.out, address=args.address, num_cpus=args.jobs,
                          actors=args.actors, device=args.device, cache_dir=args.cache_dir,
-                         top_k=args.top_k, aggregate=args.aggregate)
+                         top_k=args.top_k, aggregate=args.aggregate, verbose=args.verbose)
     for path, reason in missing:
         print(f"error: {path}: {reason}", file=sys.stderr)
     print(f"{counts['predicted']} predicted, {counts['failed']} failed (rows with an error), "

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 
-def table(results, errors, clf, args) -> str:
+def table(results, errors, clf, *, timeline: bool = False) -> str:
     from rich.console import Console
     from rich.table import Table
 
@@ -19,8 +19,8 @@ def table(results, errors, clf, args) -> str:
     t.add_column("file", overflow="fold")
     t.add_column("genre", style="bold")
     t.add_column("score", justify="right")
-    t.add_column(f"top {args.top_k}")
-    limit = getattr(clf, "max_duration", None)
+    t.add_column(f"top {len(results[0].top_k)}" if results else "top k")
+    limit = clf.max_duration
     for p in results:
         name = Path(p.path).name
         if limit and p.duration >= limit - 0.5:  # long files: only the start is analysed
@@ -30,7 +30,7 @@ def table(results, errors, clf, args) -> str:
     for path, reason in errors:
         t.add_row(Path(path).name, "[red]error[/]", "", reason)
     con.print(t)
-    if args.timeline:
+    if timeline:
         for p in results:
             con.print(f"\n[bold]{Path(p.path).name}[/] timeline:")
             for s in p.timeline:
@@ -39,15 +39,15 @@ def table(results, errors, clf, args) -> str:
     return buf.getvalue()
 
 
-def to_json(results, errors, clf, args) -> str:
+def to_json(results, errors, clf, *, timeline: bool = False) -> str:
     out = {"model": {"source": str(clf.source), "name": clf.model_name,
                      "classes": clf.classes_, "aggregate": clf.rule},
-           "predictions": [p.to_dict(timeline=args.timeline) for p in results],
+           "predictions": [p.to_dict(timeline=timeline) for p in results],
            "errors": [{"file": f, "error": r} for f, r in errors]}
     return json.dumps(out, indent=2) + "\n"
 
 
-def to_csv(results, errors, clf, args) -> str:
+def to_csv(results, errors, clf, *, timeline: bool = False) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["file", "label", "score", "top_k", *clf.classes_, "error"])
@@ -60,7 +60,7 @@ def to_csv(results, errors, clf, args) -> str:
     return buf.getvalue()
 
 
-def to_zalo(results, errors, clf, args) -> str:
+def to_zalo(results, errors, clf, *, timeline: bool = False) -> str:
     """The Zalo AI challenge's submission layout: ``Id,Genre`` (file name, label)."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")

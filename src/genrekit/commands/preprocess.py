@@ -4,22 +4,31 @@ from __future__ import annotations
 
 import sys
 
-from .common import add_feature_args, spec_from_args
+from ..audio import DEFAULT_MAX_DURATION, DEFAULT_MIN_DURATION
+from ..features.registry import BACKENDS
+from .common import (
+    add_audio_dir_arg,
+    add_cache_arg,
+    add_feature_args,
+    add_jobs_arg,
+    spec_from_args,
+)
 
 
 def add_arguments(p) -> None:
     p.add_argument("data", nargs="+",
                    help="folder(s) of audio (any layout), a folder per genre, or a CSV catalog")
     add_feature_args(p)
-    p.add_argument("--jobs", "-j", type=int, default=1, help="worker processes (default 1)")
-    p.add_argument("--cache-dir", default="cache", help="feature cache folder (default ./cache)")
+    add_jobs_arg(p)
+    add_cache_arg(p)
     p.add_argument("--failures", help="failures CSV (default CACHE_DIR/failures.csv)")
-    p.add_argument("--min-duration", type=float, default=None,
-                   help="refuse files shorter than this many seconds (default 1.0)")
-    p.add_argument("--max-duration", type=float, default=None,
-                   help="decode at most this many seconds of each file (default 600)")
-    p.add_argument("--audio-dir", help="audio folder for a CSV catalog (default: its folder)")
-    p.add_argument("--backend", choices=["fast", "reference", "torch"], default=None,
+    p.add_argument("--min-duration", type=float, default=DEFAULT_MIN_DURATION,
+                   help="refuse files shorter than this many seconds (default %(default)s)")
+    p.add_argument("--max-duration", type=float, default=DEFAULT_MAX_DURATION,
+                   help="decode at most this many seconds of each file (default %(default)s; "
+                        "0: whole files)")
+    add_audio_dir_arg(p)
+    p.add_argument("--backend", choices=list(BACKENDS), default=None,
                    help="feature backend (default fast; each has its own cache entries)")
     p.add_argument("--device", default=None,
                    help="with --backend torch: compute features in batches on this device "
@@ -33,6 +42,8 @@ def add_engine_args(p) -> None:
                    "on a Ray cluster (pip install 'genrekit[ray]')")
     p.add_argument("--address", help="with --engine ray: the Ray cluster to join (e.g. "
                    "ray://head:10001 or auto); default: a local cluster of --jobs CPUs")
+    p.add_argument("--verbose", action="store_true",
+                   help="with --engine ray: show Ray's own log lines")
 
 
 def collect_paths(data: list[str], audio_dir=None):
@@ -55,41 +66,38 @@ def collect_paths(data: list[str], audio_dir=None):
 def run(args) -> int:
     from pathlib import Path
 
-    from .. import preprocess as pp
-    from ..ui import console, file_progress
+    from ..engine.local import preprocess, write_failures
+    from ..errors import ParameterError
+    from ..ui import file_progress
 
     spec = spec_from_args(args)
     paths, missing = collect_paths(args.data, args.audio_dir)
-    con = console()
     if not paths and not missing:
-        con.print(f"no audio files found in {', '.join(args.data)}")
-        return 1
-    min_d = pp.DEFAULT_MIN_DURATION if args.min_duration is None else args.min_duration
-    max_d = pp.DEFAULT_MAX_DURATION if args.max_duration is None else args.max_duration
-    kw = dict(min_duration=min_d, max_duration=max_d or None, backend=args.backend)
+        raise ParameterError(f"no audio files found in {', '.join(args.data)}")
+    kw = dict(min_duration=args.min_duration, max_duration=args.max_duration or None,
+              backend=args.backend)
     if args.device is not None:
         if args.engine == "ray":
-            from ..errors import ParameterError
-
             raise ParameterError("--device is for --engine local (Ray tasks compute "
                                  "features on their own CPUs)")
         kw["device"] = args.device
     if args.engine == "ray":  # connect (or start the local cluster) before the progress bar
-        from ..ray_engine import init
+        from ..engine.ray import init
 
-        init(args.address, args.jobs)
+        init(args.address, args.jobs, verbose=args.verbose)
     with file_progress(len(paths), f"features ({','.join(spec.names)})") as advance:
         if args.engine == "ray":
-            from ..ray_engine import preprocess_ray
+            from ..engine.ray import preprocess_ray
 
             res = preprocess_ray(paths, spec, args.cache_dir, address=args.address,
-                                 num_cpus=args.jobs, progress=advance, **kw)
+                                 num_cpus=args.jobs, progress=advance, verbose=args.verbose,
+                                 **kw)
         else:
-            res = pp.preprocess(paths, spec, args.cache_dir, jobs=args.jobs, progress=advance,
+            res = preprocess(paths, spec, args.cache_dir, jobs=args.jobs, progress=advance,
                                 **kw)
     failures = [(str(e), r) for e, r in missing] + res.failures
     failures_csv = Path(args.failures or Path(args.cache_dir) / "failures.csv")
-    pp.write_failures(failures_csv, failures)
+    write_failures(failures_csv, failures)
     print(f"{res.total} files: {res.computed} computed, {res.cached} already cached, "
           f"{len(failures)} failed; cache: {args.cache_dir}")
     if failures:

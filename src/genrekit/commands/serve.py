@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from .common import add_model_file_arg
+
 
 def add_arguments(p) -> None:
-    p.add_argument("--model", help="checkpoint (.pt) or ONNX export; default: the bundled model")
+    add_model_file_arg(p)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--max-upload-mb", type=float, default=50.0,
@@ -23,13 +25,12 @@ def run(args) -> int:
     except ImportError:
         raise ConfigError("genrekit serve needs the serve extra: "
                           "pip install 'genrekit[serve]'") from None
+    from ..inference.classifier import load_classifier
     from ..serve.app import create_app
-    from .predict import load_classifier
 
     if args.concurrency < 1 or args.max_upload_mb <= 0:
         raise ParameterError("--concurrency must be >= 1 and --max-upload-mb > 0")
-    args.aggregate = None
-    clf = load_classifier(args)
+    clf = load_classifier(args.model, device=args.device)
     app = create_app(clf, max_upload=int(args.max_upload_mb * 1024 * 1024),
                      max_concurrency=args.concurrency)
     print(f"genrekit serving {clf.source} on http://{args.host}:{args.port}/ "

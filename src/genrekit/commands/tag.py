@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import sys
 
+from .common import add_jobs_arg, add_model_file_arg
+
 
 def add_arguments(p) -> None:
     p.add_argument("paths", nargs="*", metavar="PATH", help="audio files or folders")
-    p.add_argument("--model", help="checkpoint (.pt) or .onnx; default: the bundled model")
+    add_model_file_arg(p)
     p.add_argument("--min-confidence", type=float, default=0.5,
                    help="write only when the song score reaches this (default 0.5)")
     p.add_argument("--field", default="genre", help="tag field to write (default genre)")
@@ -20,8 +22,8 @@ def add_arguments(p) -> None:
                         "(default ./genrekit-tags.jsonl)")
     p.add_argument("--undo", metavar="JOURNAL", help="restore the old tags from a journal")
     p.add_argument("--db", default="genrekit-library.sqlite",
-                   help="predictions catalog: reruns predict only new or changed files")
-    p.add_argument("--jobs", "-j", type=int, default=1)
+                   help="prediction store: reruns predict only new or changed files")
+    add_jobs_arg(p)
 
 
 def run(args) -> int:
@@ -35,22 +37,21 @@ def run(args) -> int:
     if not args.paths:
         raise ParameterError("give audio files or folders to tag (or --undo JOURNAL)")
     from ..data.manifest import scan_audio
-    from ..library.catalog import PredictionCatalog
+    from ..inference.classifier import load_classifier
+    from ..library.store import PredictionStore
     from ..library.tagger import tag_files
     from ..ui import file_progress
-    from .predict import load_classifier
 
     cat = scan_audio(args.paths)
-    args.aggregate, args.device = None, "cpu"
-    clf = load_classifier(args)
-    db = None if args.dry_run else PredictionCatalog(args.db)
+    clf = load_classifier(args.model)
+    db = None if args.dry_run else PredictionStore(args.db)
     try:
         with file_progress(len(cat.tracks), "tagging") as advance:
             results = tag_files([t.path for t in cat], clf, field_name=args.field,
                                 mode=args.mode, min_confidence=args.min_confidence,
                                 dry_run=args.dry_run,
                                 journal=None if args.dry_run else args.journal,
-                                catalog=db, jobs=args.jobs, progress=advance)
+                                store=db, jobs=args.jobs, progress=advance)
     finally:
         if db:
             db.close()

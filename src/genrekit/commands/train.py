@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from .common import add_audio_dir_arg, add_cache_arg, add_jobs_arg
+
 
 def add_arguments(p) -> None:
     p.add_argument("data", help="a folder per genre or a CSV catalog (file,label[,artist])")
@@ -10,12 +12,15 @@ def add_arguments(p) -> None:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config value, e.g. --set train.lr=3e-4 (repeatable)")
     p.add_argument("--features", help="feature channels, e.g. mel,hpss (features.names)")
-    p.add_argument("--model", help="model name (model.name): cnn, crnn, resnet18, ...")
+    p.add_argument("--arch", "--model", dest="arch", metavar="NAME",
+                   help="architecture (model.name): cnn, crnn, resnet18, resnet34, musicnn, "
+                        "tiny (--model is the old spelling of this option; in predict, serve "
+                        "and tag --model is a model file)")
     p.add_argument("--epochs", type=int)
     p.add_argument("--device", help="auto, cpu, cuda (train.device)")
-    p.add_argument("--cache-dir", help="feature cache folder (train.cache_dir)")
-    p.add_argument("--jobs", "-j", type=int, help="feature worker processes (train.jobs)")
-    p.add_argument("--audio-dir", help="audio folder for a CSV catalog")
+    add_cache_arg(p, default=None, help="feature cache folder (train.cache_dir)")
+    add_jobs_arg(p, default=None, help="feature worker processes (train.jobs)")
+    add_audio_dir_arg(p)
     p.add_argument("--train-split", help="list of training files (one relative path a line)")
     p.add_argument("--valid-split", help="list of validation files")
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
@@ -28,7 +33,7 @@ def build_config(args):
     from ..config import load_config
 
     sets = list(args.set)
-    for opt, key in (("features", "features.names"), ("model", "model.name"),
+    for opt, key in (("features", "features.names"), ("arch", "model.name"),
                      ("epochs", "train.epochs"), ("device", "train.device"),
                      ("cache_dir", "train.cache_dir"), ("jobs", "train.jobs")):
         v = getattr(args, opt)

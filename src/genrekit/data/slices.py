@@ -19,6 +19,14 @@ def seconds_to_frames(seconds: float, sr: int, hop_length: int) -> int:
     return frames
 
 
+def slice_frames(slices, spec) -> tuple[int, int]:
+    """``(width, hop)`` in frames of a slicing (a checkpoint's ``slices`` dict, or an object
+    with ``slice_seconds`` / ``slice_hop_seconds``) on ``spec``'s frame rate."""
+    get = slices.get if isinstance(slices, dict) else lambda k: getattr(slices, k)
+    return (seconds_to_frames(get("slice_seconds"), spec.sr, spec.hop_length),
+            seconds_to_frames(get("slice_hop_seconds"), spec.sr, spec.hop_length))
+
+
 def pad_to(X: np.ndarray, width: int) -> np.ndarray:
     """Wrap-pad the time axis of ``X [C, F, T]`` to at least ``width`` frames."""
     T = X.shape[-1]

@@ -9,10 +9,12 @@ process never leaves a partial entry under a valid name.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from ..audio import DEFAULT_MAX_DURATION
 from ..fileio import atomic_write
 
 _CHUNK = 1 << 20
@@ -27,22 +29,70 @@ def file_digest(path) -> str:
     return h.hexdigest()
 
 
+@dataclass(frozen=True)
+class CacheAddress:
+    """Everything that names a cache's entries, as plain picklable data: what a worker
+    process (or a Ray task) needs to open the very same cache as its parent."""
+
+    root: str
+    spec: dict
+    dtype: str = "float16"
+    backend: str | None = None
+    max_duration: float | None = None
+
+    def open(self) -> FeatureCache:
+        from .spec import FeatureSpec
+
+        return FeatureCache(self.root, FeatureSpec.from_dict(self.spec), dtype=self.dtype,
+                            backend=self.backend, max_duration=self.max_duration)
+
+
 class FeatureCache:
     """A folder of cached feature arrays.
+
+    The entries' folder (``namespace``) is named by everything that changes the arrays: the
+    FeatureSpec, the storage dtype and, when given, the feature backend's version and the
+    decoded window. :meth:`open` is what the engines use (backend and window always set).
 
     Args:
         root: cache folder (created on first write).
         spec: the FeatureSpec whose outputs this cache holds.
         dtype: storage dtype (float16 halves disk and RAM; float32 is exact).
+        backend: the feature backend that computes the entries (its version is in the key).
+        max_duration: the decoded window in seconds (None: whole files).
     """
 
-    def __init__(self, root, spec, *, dtype: str = "float16"):
+    def __init__(self, root, spec, *, dtype: str = "float16", backend: str | None = None,
+                 max_duration: float | None = None):
         self.root = Path(root)
         self.spec = spec
         self.dtype = np.dtype(dtype)
-        self.namespace = f"{spec.key()}-{self.dtype.name}"
+        self.backend, self.max_duration = backend, max_duration
+        namespace = f"{spec.key()}-{self.dtype.name}"
+        if backend is not None:  # entries of two backends never mix
+            from .registry import backend_version
+
+            namespace += f"-{backend_version(backend)}"
+        if max_duration is not None:  # the decoded window changes the features
+            namespace += f"-max{max_duration:g}s"
+        self.namespace = namespace
         self._digests: dict | None = None
         self._digests_dirty = False
+
+    @classmethod
+    def open(cls, root, spec, *, backend: str | None = None, dtype: str = "float16",
+             max_duration: float | None = DEFAULT_MAX_DURATION) -> FeatureCache:
+        """The cache the engines fill and read for ``spec``: keyed by content, spec, dtype,
+        backend (default: the default backend) and decoded window."""
+        from .registry import DEFAULT_BACKEND
+
+        return cls(root, spec, dtype=dtype, backend=backend or DEFAULT_BACKEND,
+                   max_duration=max_duration)
+
+    @property
+    def address(self) -> CacheAddress:
+        return CacheAddress(str(self.root), self.spec.to_dict(), self.dtype.name, self.backend,
+                            self.max_duration)
 
     def key_for(self, path) -> str:
         """The file's content digest, memoised by (size, mtime, inode) in

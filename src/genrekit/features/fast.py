@@ -98,6 +98,11 @@ def _median_rows_ser(X, k, out):
 _PARALLEL = [True]
 
 
+def is_parallel() -> bool:
+    """Do the kernels run on numba's thread pool (see :func:`set_parallel`)?"""
+    return _PARALLEL[0]
+
+
 def set_parallel(flag: bool) -> None:
     _PARALLEL[0] = bool(flag)
 

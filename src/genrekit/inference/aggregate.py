@@ -37,3 +37,15 @@ def aggregate(probs: np.ndarray, rule: str = "confidence") -> np.ndarray:
     else:
         raise ParameterError(f"unknown aggregation rule {rule!r} (known: {', '.join(RULES)})")
     return (out / out.sum()).astype(np.float32)
+
+
+def weighted_mean(member_probs, weights, perms):
+    """Several members' probabilities ``[..., K]`` -> their weighted mean, each member's
+    classes reordered by its ``perm`` into the ensemble's order. Works on numpy arrays and
+    torch tensors alike: the one ensemble rule of slices (``EnsembleNet``, also exported to
+    ONNX) and of songs (members with different features or slicing)."""
+    out = None
+    for w, p, perm in zip(weights, member_probs, perms, strict=True):
+        term = w * p[..., perm]
+        out = term if out is None else out + term
+    return out

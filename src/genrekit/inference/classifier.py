@@ -1,75 +1,109 @@
 """``GenreClassifier``: a trained checkpoint as ``predict`` / ``predict_proba`` on audio.
 
-preprocess (decode at the model's rate -> features) -> forward (standardise, slices on a
-fixed grid, batched across songs) -> postprocess (softmax, aggregate to one song label,
-per-slice timeline).
+preprocess (decode at the model's rate -> features) -> forward (slices on a fixed grid,
+batched across songs, through the runner: standardise, model, temperature, softmax) ->
+postprocess (aggregate to one song label, per-slice timeline).
+
+Every classifier (this one, and ``inference.ensemble.EnsembleClassifier``) has the surface
+of :class:`SongClassifier`, which the CLI, the server, tagging and the Ray engine use;
+:func:`load_classifier` is how they get one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from ..audio import DEFAULT_MAX_DURATION, check_signal
 from ..errors import NotFittedError, ParameterError
-from .aggregate import RULES, aggregate
+from .aggregate import RULES
+from .prediction import Prediction, Segment, make_prediction, slice_timeline
+
+__all__ = ["GenreClassifier", "Prediction", "Segment", "SongClassifier", "load_classifier"]
 
 DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "pretrained" / "default.pt"
 #: The same model exported to ONNX: what ``from_pretrained`` runs (onnxruntime, no torch).
 DEFAULT_ONNX = DEFAULT_MODEL.with_suffix(".onnx")
 
 
-@dataclass
-class Segment:
-    start: float  # seconds
-    end: float
-    label: str
-    scores: dict[str, float]
+@runtime_checkable
+class SongClassifier(Protocol):
+    """What every classifier offers (a single model, or an ensemble of them)."""
+
+    source: str
+    classes_: list[str]
+    rule: str
+    model_name: str
+    metrics: dict
+    max_duration: float | None
+
+    def features(self, path_or_array, sr: int | None = None): ...
+
+    def predict(self, path_or_array, sr: int | None = None, *,
+                top_k: int = 3) -> Prediction: ...
+
+    def predict_proba(self, path_or_array, sr: int | None = None) -> np.ndarray: ...
+
+    def predict_features(self, songs: list[tuple[str, object]], *, top_k: int = 3,
+                         batch_size: int | None = None) -> list[Prediction]: ...
+
+    def predict_many(self, paths: Iterable, *, top_k: int = 3, jobs: int = 1,
+                     progress: Callable[[str, str], None] | None = None,
+                     **kw) -> Iterator[tuple[str, Prediction | None, str | None]]: ...
 
 
-@dataclass
-class Prediction:
-    """One song's result: ``label``, ``scores`` (class -> probability, sum 1), ``top_k``
-    [(label, score)], ``timeline`` (one Segment per slice) and how it was aggregated."""
+class ClassifierBase:
+    """``predict`` and ``predict_proba`` of any SongClassifier, from its ``features`` and
+    ``predict_features``."""
 
-    label: str
-    scores: dict[str, float]
-    top_k: list[tuple[str, float]]
-    timeline: list[Segment] = field(default_factory=list)
-    duration: float = 0.0
-    aggregate: str = "confidence"
-    path: str | None = None
+    classes_: list[str]
 
-    @property
-    def score(self) -> float:
-        return self.scores[self.label]
+    def predict(self, path_or_array, sr: int | None = None, *, top_k: int = 3) -> Prediction:
+        """The genre of one file (or array at rate ``sr``)."""
+        X = self.features(path_or_array, sr)
+        path = path_or_array if isinstance(path_or_array, (str, Path)) else None
+        return self.predict_features([(path, X)], top_k=top_k)[0]
 
-    def to_dict(self, timeline: bool = True) -> dict:
-        d = {"file": self.path, "label": self.label, "score": round(self.score, 6),
-             "top_k": [{"label": lbl, "score": round(s, 6)} for lbl, s in self.top_k],
-             "scores": {k: round(v, 6) for k, v in self.scores.items()},
-             "duration": round(self.duration, 3), "aggregate": self.aggregate}
-        if timeline:
-            d["timeline"] = [{**asdict(s), "scores": {k: round(v, 6) for k, v in
-                                                       s.scores.items()}}
-                             for s in self.timeline]
-        return d
+    def predict_proba(self, path_or_array, sr: int | None = None) -> np.ndarray:
+        """Song probabilities ``[K]`` in the order of ``classes_``."""
+        p = self.predict(path_or_array, sr)
+        return np.array([p.scores[c] for c in self.classes_], dtype=np.float32)
 
 
-class GenreClassifier:
+def array_audio(y, sr: int | None, target_sr: int, max_duration: float | None) -> np.ndarray:
+    """Mono float32 audio at ``target_sr`` from a caller's array at ``sr`` (never assumed),
+    refused like a file when it cannot carry a genre."""
+    if sr is None:
+        raise ParameterError("sr is required with an array: pass the rate the "
+                             "samples were recorded at (never assumed)")
+    y = np.asarray(y, dtype=np.float32)
+    if y.ndim == 2:  # [channels, n] -> mono
+        y = y.mean(axis=0)
+    if max_duration:
+        y = y[: int(max_duration * sr)]
+    check_signal(y, sr, "<array>")
+    if sr != target_sr:
+        from ..audio import resample
+
+        y = resample(y, sr, target_sr)
+    return y
+
+
+class GenreClassifier(ClassifierBase):
     """A loaded model with its label list, feature spec, slicing and normalisation.
 
     Use :meth:`load` (a checkpoint) or :meth:`from_pretrained` (the bundled model).
     """
 
     def __init__(self, meta: dict, runner, *, source: str = "<checkpoint>",
-                 aggregate: str | None = None, max_duration: float | None = 600.0,
-                 tta: int = 0):
+                 aggregate: str | None = None,
+                 max_duration: float | None = DEFAULT_MAX_DURATION, tta: int = 0):
         """``meta``: a checkpoint's (or ONNX file's) classes, features, slices, model,
         metrics; ``runner``: slices -> probabilities (see ``inference.runners``)."""
-        from ..data.slices import seconds_to_frames
+        from ..data.slices import slice_frames
         from ..features.spec import FeatureSpec
         from ..features.torch_backend_support import torch_supports
 
@@ -77,12 +111,9 @@ class GenreClassifier:
         self.runner = runner
         self.classes_ = list(meta["classes"])
         self.spec = FeatureSpec.from_dict(meta["features"])
-        sl = meta["slices"]
-        self.slices = dict(sl)
-        self.width = seconds_to_frames(sl["slice_seconds"], self.spec.sr, self.spec.hop_length)
-        self.hop = seconds_to_frames(sl["slice_hop_seconds"], self.spec.sr,
-                                     self.spec.hop_length)
-        self.rule = aggregate or sl.get("aggregate", "confidence")
+        self.slices = dict(meta["slices"])
+        self.width, self.hop = slice_frames(self.slices, self.spec)
+        self.rule = aggregate or self.slices.get("aggregate", "confidence")
         if self.rule not in RULES:
             raise ParameterError(f"unknown aggregation rule {self.rule!r} "
                                  f"(known: {', '.join(RULES)})")
@@ -100,7 +131,7 @@ class GenreClassifier:
 
     # --- construction -----------------------------------------------------------------
     @classmethod
-    def load(cls, path, *, device: str = "cpu", **kwargs) -> GenreClassifier:
+    def load(cls, path, *, device: str = "cpu", **kwargs) -> SongClassifier:
         """A ``.pt`` checkpoint (torch) or a ``.onnx`` export (onnxruntime, no torch)."""
         from .runners import OnnxRunner, TorchRunner, read_onnx_meta
 
@@ -119,7 +150,8 @@ class GenreClassifier:
             from .ensemble import load_ensemble
 
             return load_ensemble(ckpt, source=str(path), device=device, **kwargs)
-        return cls(ckpt, TorchRunner(ckpt, str(path), device), source=str(path), **kwargs)
+        return cls(ckpt, TorchRunner.from_checkpoint(ckpt, str(path), device),
+                   source=str(path), **kwargs)
 
     @classmethod
     def from_pretrained(cls, name: str = "default", *, device: str = "cpu",
@@ -141,27 +173,19 @@ class GenreClassifier:
         return cls.load(path, device=device, **kwargs)
 
     # --- preprocess -------------------------------------------------------------------
+    @property
+    def file_job(self):
+        """How a file becomes this model's features (the engines' per-file job)."""
+        from ..engine.jobs import FileJob
+
+        return FileJob.of(self.spec, max_duration=self.max_duration)
+
     def features(self, path_or_array, sr: int | None = None) -> np.ndarray:
         """Features ``[C, F, T]`` of a file, or of an array at rate ``sr`` (required)."""
-        from ..preprocess import check_signal, decode_checked
-
         if isinstance(path_or_array, (str, Path)):
-            y = decode_checked(path_or_array, self.spec, max_duration=self.max_duration)
-            return self.features_from_audio(y)
+            y = self.file_job.decode(path_or_array)
         else:
-            if sr is None:
-                raise ParameterError("sr is required with an array: pass the rate the "
-                                     "samples were recorded at (never assumed)")
-            y = np.asarray(path_or_array, dtype=np.float32)
-            if y.ndim == 2:  # [channels, n] -> mono
-                y = y.mean(axis=0)
-            if self.max_duration:
-                y = y[: int(self.max_duration * sr)]
-            check_signal(y, sr, "<array>")
-            if sr != self.spec.sr:
-                from ..audio import resample
-
-                y = resample(y, sr, self.spec.sr)
+            y = array_audio(path_or_array, sr, self.spec.sr, self.max_duration)
         return self.features_from_audio(y)
 
     def features_from_audio(self, y: np.ndarray) -> np.ndarray:
@@ -178,69 +202,33 @@ class GenreClassifier:
         return self._device_features([np.ascontiguousarray(y, dtype=np.float32)])[0]
 
     # --- forward + postprocess ------------------------------------------------------------
-    def _slice_probs(self, feats: list[np.ndarray], batch_size: int | None = None):
-        """Slice probabilities of several songs, batched across songs."""
-        from ..data.slices import grid_slices
+    def slice_probs(self, feats: list[np.ndarray], batch_size: int | None = None):
+        """``(probabilities [N_i, K] per song, start frames per song)`` of every song's grid
+        slices (with this classifier's test-time augmentation), batched across songs."""
+        from .apply import song_slice_probs
 
-        slices, starts, owner = [], [], []
-        for i, X in enumerate(feats):
-            S, st = grid_slices(X, self.width, self.hop)
-            slices.append(S)
-            starts.append(st)
-            owner += [i] * len(st)
-        allS = np.concatenate(slices)
-        batch_size = batch_size or self.batch_size
-        P = self._run(allS, batch_size)
-        if self.tta:  # the mean over pitch-shifted copies of every slice
-            F = allS.shape[2]
-            shifts = [k for k in range(-self.tta, self.tta + 1) if k]
-            for k in shifts:
-                P = P + self._run(allS[:, :, np.clip(np.arange(F) - k, 0, F - 1), :],
-                                  batch_size)
-            P = P / (1 + len(shifts))
-        owner = np.asarray(owner)
-        return [P[owner == i] for i in range(len(feats))], starts
-
-    def _run(self, x: np.ndarray, batch_size: int) -> np.ndarray:
-        return np.concatenate([self.runner(x[b:b + batch_size])
-                               for b in range(0, len(x), batch_size)])
-
-    def _postprocess(self, P, starts, n_frames, top_k, path=None) -> Prediction:
-        song = aggregate(P, self.rule)
-        fps = self.spec.sr / self.spec.hop_length
-        duration = n_frames / fps
-        order = np.argsort(-song)[: max(1, top_k)]
-        timeline = [Segment(round(s / fps, 3), round(min((s + self.width) / fps, duration), 3),
-                            self.classes_[int(p.argmax())],
-                            {c: float(v) for c, v in zip(self.classes_, p, strict=True)})
-                    for s, p in zip(starts, P, strict=True)]
-        return Prediction(label=self.classes_[int(song.argmax())],
-                          scores={c: float(v) for c, v in zip(self.classes_, song, strict=True)},
-                          top_k=[(self.classes_[i], float(song[i])) for i in order],
-                          timeline=timeline, duration=duration, aggregate=self.rule,
-                          path=None if path is None else str(path))
-
-    def predict(self, path_or_array, sr: int | None = None, *, top_k: int = 3) -> Prediction:
-        """The genre of one file (or array at rate ``sr``)."""
-        X = self.features(path_or_array, sr)
-        (P,), (st,) = self._slice_probs([X])
-        path = path_or_array if isinstance(path_or_array, (str, Path)) else None
-        return self._postprocess(P, st, X.shape[-1], top_k, path)
-
-    def predict_proba(self, path_or_array, sr: int | None = None) -> np.ndarray:
-        """Song probabilities ``[K]`` in the order of ``classes_``."""
-        p = self.predict(path_or_array, sr)
-        return np.array([p.scores[c] for c in self.classes_], dtype=np.float32)
+        return song_slice_probs(self.runner, feats, width=self.width, hop=self.hop,
+                                batch_size=batch_size or self.batch_size, tta=self.tta)
 
     def predict_features(self, songs: list[tuple[str, np.ndarray]], *, top_k: int = 3,
                          batch_size: int | None = None) -> list[Prediction]:
         """Predictions of songs whose features ``[C, F, T]`` are computed already (e.g. read
         from the feature cache), slices batched across songs."""
+        from .aggregate import aggregate
+
         if not songs:
             return []
-        Ps, sts = self._slice_probs([X for _, X in songs], batch_size)
-        return [self._postprocess(P, st, X.shape[-1], top_k, p)
-                for (p, X), P, st in zip(songs, Ps, sts, strict=True)]
+        Ps, sts = self.slice_probs([X for _, X in songs], batch_size)
+        fps = self.spec.sr / self.spec.hop_length
+        out = []
+        for (path, X), P, st in zip(songs, Ps, sts, strict=True):
+            duration = X.shape[-1] / fps
+            timeline = slice_timeline(P, st, self.classes_, width=self.width, fps=fps,
+                                      duration=duration)
+            out.append(make_prediction(aggregate(P, self.rule), self.classes_, top_k=top_k,
+                                       timeline=timeline, duration=duration, rule=self.rule,
+                                       path=path))
+        return out
 
     def predict_many(self, paths: Iterable, *, top_k: int = 3, jobs: int = 1,
                      songs_per_batch: int = 8, batch_size: int | None = None,
@@ -250,16 +238,15 @@ class GenreClassifier:
 
         Decoding and features run in ``jobs`` worker processes; the model sees batches of
         ``batch_size`` slices (default: the model's ``inference_batch_size``, see
-        ``self.batch_size``) drawn from ``songs_per_batch`` songs at a time (16 keeps the
-        CNN's activations, and so peak memory, small on a CPU; raise it on a GPU). A bad
-        file yields its error and the rest go on.
+        ``self.batch_size``) drawn from ``songs_per_batch`` songs at a time. A bad file
+        yields its error and the rest go on.
         """
+        from ..engine.stream import decode_stream
+
         paths = [str(p) for p in paths]
         on_gpu = self.feature_backend == "torch"  # else workers compute features on CPU
-        from .stream import decode_stream
-
-        for group in decode_stream(paths, self.spec, jobs, songs_per_batch,
-                                    self.max_duration, features=not on_gpu):
+        for group in decode_stream(paths, self.file_job, jobs, songs_per_batch,
+                                   features=not on_gpu):
             good = [(p, self.features_from_audio(a) if on_gpu else a)
                     for p, a, err in group if err is None]
             results = dict(zip([p for p, _ in good],
@@ -269,6 +256,18 @@ class GenreClassifier:
                 if progress:
                     progress(p, "failed" if err else "done")
                 yield p, results.get(p), err
+
+
+def load_classifier(model=None, *, device: str = "cpu", aggregate: str | None = None,
+                    tta: int = 0, max_duration: float | None = DEFAULT_MAX_DURATION,
+                    ) -> SongClassifier:
+    """The classifier of a model file (``.pt`` checkpoint or ensemble, ``.onnx``), or of
+    the bundled model when ``model`` is None: what every command, the server and the Ray
+    engine use."""
+    kw = {"aggregate": aggregate, "tta": tta, "max_duration": max_duration}
+    if model:
+        return GenreClassifier.load(model, device=device, **kw)
+    return GenreClassifier.from_pretrained(device=device, **kw)
 
 
 def _has_onnxruntime() -> bool:

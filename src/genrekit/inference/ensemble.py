@@ -1,15 +1,26 @@
 """Ensembles: several checkpoints (possibly with different feature stacks or slicing)
-whose song probabilities are averaged with weights. An ensemble file is plain data like a
-checkpoint (``kind: "ensemble"``, the members' slim checkpoints, ``weights``, ``classes``)
-and loads through ``GenreClassifier.load`` wherever a checkpoint does."""
+whose probabilities are averaged with weights (``aggregate.weighted_mean``, the one rule).
+An ensemble file is plain data like a checkpoint (``kind: "ensemble"``, the members' slim
+checkpoints, ``weights``, ``classes``) and loads through ``load_classifier`` wherever a
+checkpoint does:
+
+- members that read the same features on the same slice grid: one ``GenreClassifier``
+  whose runner is an ``EnsembleNet`` (slice probabilities averaged; one feature pass; one
+  ONNX graph on export);
+- otherwise an :class:`EnsembleClassifier`, a runner over the member classifiers behind
+  the same ``SongClassifier`` surface (song scores averaged), like Demucs' ``BagOfModels``.
+
+:func:`fit_ensemble` fits the weights on labelled (validation) songs.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
 from ..errors import ParameterError
-from .aggregate import RULES
-from .classifier import Prediction
+from .aggregate import RULES, weighted_mean
+from .classifier import ClassifierBase, GenreClassifier
+from .prediction import Prediction, make_prediction
 
 
 def make_ensemble(checkpoints, weights=None) -> dict:
@@ -41,46 +52,26 @@ def same_grid(ens: dict) -> bool:
                for m in ens["members"][1:])
 
 
-class WeightedRunner:
-    """Slices -> the weighted mean of the members' slice probabilities, in the class order
-    of the first member (members sharing features and slicing)."""
-
-    def __init__(self, ens: dict, source, device: str = "cpu"):
-        from .runners import TorchRunner
-
-        self.runners = [TorchRunner(m, source, device) for m in ens["members"]]
-        self.device = self.runners[0].device
-        order = ens["members"][0]["classes"]
-        self.perms = [np.array([m["classes"].index(c) for c in order])
-                      for m in ens["members"]]
-        self.weights = np.asarray(ens["weights"], np.float32)
-
-    def __call__(self, x: np.ndarray) -> np.ndarray:
-        return sum(w * r(x)[:, perm] for w, r, perm in
-                   zip(self.weights, self.runners, self.perms, strict=True))
-
-
 def load_ensemble(ens: dict, *, source="<ensemble>", device: str = "cpu", **kwargs):
-    """A classifier for an ensemble dict: a GenreClassifier over a WeightedRunner when the
+    """A classifier for an ensemble dict: a GenreClassifier over an ``EnsembleNet`` when the
     members share features and slicing (slice probabilities averaged, one feature pass),
     else an EnsembleClassifier (song scores averaged)."""
-    from .classifier import GenreClassifier
+    from .runners import TorchRunner
 
     if same_grid(ens):
         meta = {**ens["members"][0], "model": ens["model"], "metrics": ens.get("metrics", {})}
-        return GenreClassifier(meta, WeightedRunner(ens, source, device), source=source,
-                               **kwargs)
+        return GenreClassifier(meta, TorchRunner.from_checkpoint(ens, source, device),
+                               source=source, **kwargs)
     return EnsembleClassifier(ens, source=source, device=device, **kwargs)
 
 
-class EnsembleClassifier:
-    """The GenreClassifier surface over members with different features or slicing: song
-    scores are the weighted mean of the members' song scores; the timeline is the first
-    member's."""
+class EnsembleClassifier(ClassifierBase):
+    """Members with different features or slicing: song scores are the weighted mean of
+    the members' song scores; the timeline is the first member's. A song's "features" are
+    the list of its members' features."""
 
     def __init__(self, ens: dict, *, source="<ensemble>", aggregate: str | None = None,
                  device: str = "cpu", max_duration: float | None = 600.0, tta: int = 0):
-        from .classifier import GenreClassifier
         from .runners import TorchRunner
 
         if aggregate is not None and aggregate not in RULES:
@@ -88,40 +79,41 @@ class EnsembleClassifier:
         self.source = source
         self.classes_ = list(ens["classes"])
         self.weights = np.asarray(ens["weights"], np.float64)
-        self.members = [GenreClassifier(m, TorchRunner(m, source, device), source=source,
-                                        aggregate=aggregate, max_duration=max_duration,
-                                        tta=tta)
+        self.members = [GenreClassifier(m, TorchRunner.from_checkpoint(m, source, device),
+                                        source=source, aggregate=aggregate,
+                                        max_duration=max_duration, tta=tta)
                         for m in ens["members"]]
+        self.perms = [[m.classes_.index(c) for c in self.classes_] for m in self.members]
         first = self.members[0]
         self.spec, self.slices, self.rule = first.spec, first.slices, first.rule
+        self.max_duration = max_duration
         self.model_name = "ensemble(" + ",".join(m.model_name for m in self.members) + ")"
         self.metrics = ens.get("metrics", {})
 
     def _combine(self, preds: list[Prediction], top_k: int) -> Prediction:
-        s = sum(w * np.array([p.scores[c] for c in self.classes_])
-                for w, p in zip(self.weights, preds, strict=True))
-        order = np.argsort(-s)[: max(1, top_k)]
+        s = weighted_mean([np.array([p.scores[c] for c in m.classes_])
+                           for p, m in zip(preds, self.members, strict=True)],
+                          self.weights, self.perms)
         first = preds[0]
-        return Prediction(label=self.classes_[int(s.argmax())],
-                          scores={c: float(v) for c, v in zip(self.classes_, s, strict=True)},
-                          top_k=[(self.classes_[i], float(s[i])) for i in order],
-                          timeline=first.timeline, duration=first.duration,
-                          aggregate=first.aggregate, path=first.path)
+        return make_prediction(s, self.classes_, top_k=top_k, timeline=first.timeline,
+                               duration=first.duration, rule=first.aggregate, path=first.path)
 
-    def predict(self, path_or_array, sr=None, *, top_k: int = 3) -> Prediction:
-        return self._combine([m.predict(path_or_array, sr, top_k=top_k)
-                              for m in self.members], top_k)
+    def features(self, path_or_array, sr=None) -> list[np.ndarray]:
+        return [m.features(path_or_array, sr) for m in self.members]
 
-    def predict_proba(self, path_or_array, sr=None) -> np.ndarray:
-        p = self.predict(path_or_array, sr)
-        return np.array([p.scores[c] for c in self.classes_], dtype=np.float32)
+    def predict_features(self, songs, *, top_k: int = 3, batch_size=None) -> list[Prediction]:
+        per_member = [m.predict_features([(p, X[i]) for p, X in songs], top_k=top_k,
+                                         batch_size=batch_size)
+                      for i, m in enumerate(self.members)]
+        return [self._combine(list(preds), top_k) for preds in zip(*per_member, strict=True)]
 
     def predict_many(self, paths, *, top_k: int = 3, jobs: int = 1, progress=None, **kw):
+        """Each member decodes and predicts at its own rate and features; results are
+        combined per song in input order."""
         paths = [str(p) for p in paths]
-        runs = [list(m.predict_many(paths, top_k=top_k, jobs=jobs, **kw))
-                for m in self.members]
-        for i, p in enumerate(paths):
-            rows = [r[i] for r in runs]
+        runs = [m.predict_many(paths, top_k=top_k, jobs=jobs, **kw) for m in self.members]
+        for rows in zip(*runs, strict=True):
+            p = rows[0][0]
             err = next((e for _, _, e in rows if e), None)
             if progress:
                 progress(p, "failed" if err else "done")
@@ -153,3 +145,27 @@ def fit_weights(song_scores: list[np.ndarray], labels: np.ndarray, *, steps: int
 
 def is_ensemble(ckpt: dict) -> bool:
     return ckpt.get("kind") == "ensemble"
+
+
+def fit_ensemble(checkpoints: list[dict], sources: list, tracks, *, jobs: int = 1) -> dict:
+    """An ensemble of ``checkpoints`` (loaded from ``sources``) whose weights maximise the
+    accuracy on the labelled ``tracks`` (validation songs, never training ones), over the
+    songs every member could read; the fit is recorded in its ``metrics``."""
+    classes = make_ensemble(checkpoints)["classes"]  # validates the members
+    tracks = [t for t in tracks if t.label in classes]
+    preds = []
+    for src in sources:
+        clf = GenreClassifier.load(src)
+        preds.append({q: pr for q, pr, err in clf.predict_many([t.path for t in tracks],
+                                                               jobs=jobs) if not err})
+    common = [str(t.path) for t in tracks if all(str(t.path) in pr for pr in preds)]
+    if not common:
+        raise ParameterError("no labelled song that every member could read to fit the "
+                             "ensemble weights on")
+    labels = np.array([classes.index(t.label) for t in tracks if str(t.path) in common])
+    scores = [np.array([[pr[q].scores[c] for c in classes] for q in common]) for pr in preds]
+    out = make_ensemble(checkpoints, fit_weights(scores, labels))
+    out["metrics"] = {"weights_fitted_on_songs": len(common),
+                      "member_accuracy": [float((s.argmax(1) == labels).mean())
+                                          for s in scores]}
+    return out

@@ -1,8 +1,7 @@
-"""Model runners: standardised slices ``x [N, C, F, T]`` (numpy) -> probabilities ``[N, K]``.
+"""Model runners: raw feature slices ``x [N, C, F, T]`` (numpy) -> probabilities ``[N, K]``.
 
-``TorchRunner`` runs a checkpoint's model with torch; ``OnnxRunner`` runs an exported
-``.onnx`` file (standardisation and softmax inside the graph) with onnxruntime and needs no
-torch at all.
+``TorchRunner`` runs an ``InferenceNet`` (or ``EnsembleNet``) with torch; ``OnnxRunner``
+runs the same module exported to ``.onnx`` with onnxruntime and needs no torch at all.
 """
 
 from __future__ import annotations
@@ -18,32 +17,33 @@ ONNX_META_KEY = "genrekit"
 
 
 class TorchRunner:
-    def __init__(self, ckpt: dict, source, device: str = "cpu"):
+    """``net`` (the inference contract as one torch module) on ``device``."""
+
+    def __init__(self, net, device="cpu"):
         import torch
 
-        from ..checkpoint import build_model
-
         self.device = torch.device(device)
-        self.model = build_model(ckpt, source).float().to(self.device)
-        norm = ckpt["normalization"]
-        self.mean = torch.as_tensor(norm["mean"]).float().to(self.device)
-        self.std = torch.as_tensor(norm["std"]).float().to(self.device)
-        self.temperature = float(ckpt.get("temperature", 1.0))  # see training.calibrate
+        self.net = net.to(self.device).eval()
+
+    @classmethod
+    def from_checkpoint(cls, ckpt: dict, source="<checkpoint>", device="cpu", *,
+                        temperature: float | None = None) -> TorchRunner:
+        """A checkpoint's net, or an ensemble's ``EnsembleNet`` (members on one grid)."""
+        from .net import EnsembleNet, InferenceNet
+
+        if ckpt.get("kind") == "ensemble":
+            return cls(EnsembleNet.from_ensemble(ckpt, source), device)
+        return cls(InferenceNet.from_checkpoint(ckpt, source, temperature=temperature), device)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         import torch
 
-        from ..training.loop import standardize
-
         with torch.inference_mode():
             xt = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).to(self.device)
-            logits = self.model(standardize(xt, self.mean, self.std))
-            return torch.softmax(logits.float() / self.temperature, dim=1).cpu().numpy()
+            return self.net(xt).cpu().numpy()
 
 
 class OnnxRunner:
-    device_type = "cpu"
-
     def __init__(self, path, providers=None):
         import onnxruntime as ort
 

@@ -1,1 +1,1 @@
-"""Music libraries: genre tags written safely (journal, undo), a predictions catalog."""
+"""Music libraries: genre tags written safely (journal, undo), a prediction store."""

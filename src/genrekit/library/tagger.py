@@ -1,7 +1,7 @@
 """``tag_files``: predict each file's genre and write it into the file's tags, safely.
 
 Order per file: check it can be tagged and written, read the old values, predict (through
-the catalog when given), decide (threshold, mode), then journal ``planned`` -> atomic write
+the prediction store when given), decide (threshold, mode), then journal ``planned`` -> atomic write
 -> journal ``done``. A file whose bytes change between the first look and the write is
 skipped. ``undo`` restores the journal's old values on files still as written.
 """
@@ -45,7 +45,7 @@ def model_id(classifier) -> str:
 
 
 def tag_files(paths, classifier, *, field_name: str = "genre", mode: str = "fill",
-              min_confidence: float = 0.5, dry_run: bool = False, journal=None, catalog=None,
+              min_confidence: float = 0.5, dry_run: bool = False, journal=None, store=None,
               jobs: int = 1, progress=None) -> list[TagResult]:
     from ..errors import ParameterError
 
@@ -82,7 +82,7 @@ def tag_files(paths, classifier, *, field_name: str = "genre", mode: str = "fill
             continue
         todo.append((p, digest, old))
 
-    preds = _predict(classifier, todo, catalog, mid, jobs, progress)
+    preds = _predict(classifier, todo, store, mid, jobs, progress)
     for p, digest, old in todo:
         pred, err = preds[p]
         if err:
@@ -132,10 +132,10 @@ def _read_only(p) -> bool:
     return not (os.access(p, os.W_OK) and os.access(os.path.dirname(p) or ".", os.W_OK))
 
 
-def _predict(classifier, todo, catalog, mid, jobs, progress):
+def _predict(classifier, todo, store, mid, jobs, progress):
     out, need = {}, []
     for p, digest, _ in todo:
-        hit = catalog.get(p, digest, mid) if catalog else None
+        hit = store.get(p, digest, mid) if store else None
         if hit:
             out[p] = (hit, None)
             if progress:
@@ -148,8 +148,8 @@ def _predict(classifier, todo, catalog, mid, jobs, progress):
         if err:
             out[p] = (None, err)
             continue
-        if catalog:
-            catalog.put(p, digests[p], mid, pred)
+        if store:
+            store.put(p, digests[p], mid, pred)
         out[p] = ({"label": pred.label, "score": pred.score}, None)
     return out
 

@@ -17,7 +17,7 @@ def evaluate_checkpoint(checkpoint, tracks, *, cache_dir="cache", jobs: int = 1,
     ``confusion.png`` there."""
     from ..checkpoint import load_checkpoint
     from ..features.spec import FeatureSpec
-    from .loop import song_and_slice_metrics
+    from .metrics import song_and_slice_metrics
     from .songs import load_songs
 
     ckpt = load_checkpoint(checkpoint)
@@ -49,22 +49,14 @@ def evaluate_checkpoint(checkpoint, tracks, *, cache_dir="cache", jobs: int = 1,
 def checkpoint_song_scores(ckpt: dict, source, songs, *, rule: str, temperature=None):
     """Song scores ``[S, K]`` and per-song slice probabilities of a loaded checkpoint on
     cached ``songs`` (its own slicing, normalisation and, unless given, temperature)."""
-    import torch
-
-    from ..checkpoint import build_model
-    from ..data.slices import seconds_to_frames
+    from ..data.slices import slice_frames
     from ..features.spec import FeatureSpec
-    from .loop import predict_songs
+    from ..inference.apply import songs_through
+    from ..inference.runners import TorchRunner
 
-    spec = FeatureSpec.from_dict(ckpt["features"])
-    sl, norm = ckpt["slices"], ckpt["normalization"]
-    t = float(ckpt.get("temperature", 1.0)) if temperature is None else temperature
-    return predict_songs(
-        build_model(ckpt, source).float(), songs,
-        width=seconds_to_frames(sl["slice_seconds"], spec.sr, spec.hop_length),
-        hop=seconds_to_frames(sl["slice_hop_seconds"], spec.sr, spec.hop_length),
-        mean=torch.as_tensor(norm["mean"]).float(), std=torch.as_tensor(norm["std"]).float(),
-        device=torch.device("cpu"), rule=rule, temperature=t)
+    width, hop = slice_frames(ckpt["slices"], FeatureSpec.from_dict(ckpt["features"]))
+    runner = TorchRunner.from_checkpoint(ckpt, source, temperature=temperature)
+    return songs_through(runner, songs.features, width=width, hop=hop, rule=rule)
 
 
 def _write_report(rep: dict, checkpoint, out_dir) -> dict:
@@ -84,10 +76,10 @@ def _write_report(rep: dict, checkpoint, out_dir) -> dict:
 def classifier_report(model_path, tracks, *, jobs: int = 1, rule: str | None = None) -> dict:
     """The same report through ``GenreClassifier.load`` (any model file, ensembles too):
     song scores from predictions, slice accuracy from their timelines."""
-    from ..inference.classifier import GenreClassifier
-    from .loop import song_and_slice_metrics
+    from ..inference.classifier import load_classifier
+    from .metrics import song_and_slice_metrics
 
-    clf = GenreClassifier.load(model_path, aggregate=rule)
+    clf = load_classifier(model_path, aggregate=rule)
     classes = list(clf.classes_)
     known = [t for t in tracks if t.label in classes]
     skipped = [(str(t.path), f"label {t.label!r} is not one of the model's classes")

@@ -1,4 +1,5 @@
-"""Plain epoch functions: one training epoch, and per-song evaluation on a slice grid."""
+"""Plain epoch functions: one training epoch of seeded random crops, its loss and step.
+(Per-song validation runs the inference contract: ``inference.net`` / ``inference.apply``.)"""
 
 from __future__ import annotations
 
@@ -7,8 +8,6 @@ import torch
 import torch.nn.functional as F
 
 from ..data.sampling import balanced_indices, uniform_indices
-from ..data.slices import grid_slices
-from ..inference.aggregate import aggregate
 
 
 def standardize(x: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
@@ -117,38 +116,3 @@ def step(loss, opt, sched, scaler=None):
         opt.step()
     if sched is not None:
         sched.step()
-
-
-@torch.no_grad()
-def predict_songs(model, songs, *, width, hop, mean, std, device, rule="confidence",
-                  batch_size=64, temperature: float = 1.0):
-    """Per-slice probabilities and aggregated song scores.
-
-    Returns ``(song_scores [S, K], slice_probs list of [N_i, K])``.
-    """
-    model.eval()
-    song_scores, slice_probs = [], []
-    for X in songs.features:
-        slices, _ = grid_slices(X, width, hop)
-        probs = []
-        for b in range(0, len(slices), batch_size):
-            x = torch.from_numpy(slices[b:b + batch_size].astype(np.float32)).to(device)
-            logits = model(standardize(x, mean, std)).float() / temperature
-            probs.append(torch.softmax(logits, 1).cpu().numpy())
-        P = np.concatenate(probs)
-        slice_probs.append(P)
-        song_scores.append(aggregate(P, rule))
-    return np.stack(song_scores), slice_probs
-
-
-def song_and_slice_metrics(song_scores, slice_probs, labels, classes, loss_weight=None):
-    """Song-level summary plus slice accuracy and the mean slice NLL."""
-    from .metrics import summary
-
-    rep = summary(labels, song_scores.argmax(1), classes)
-    sl_true = np.concatenate([np.full(len(p), y) for p, y in zip(slice_probs, labels,
-                                                                 strict=True)])
-    sl = np.concatenate(slice_probs)
-    rep["slice_accuracy"] = float((sl.argmax(1) == sl_true).mean())
-    rep["slice_loss"] = float(-np.log(np.clip(sl[np.arange(len(sl)), sl_true], 1e-7, 1)).mean())
-    return rep

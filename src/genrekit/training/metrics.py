@@ -36,3 +36,14 @@ def summary(y_true, y_pred, classes: list[str]) -> dict:
         "per_class": {c: {k: float(pc[k][i]) for k in pc} for i, c in enumerate(classes)},
         "confusion_matrix": cm.tolist(),
     }
+
+
+def song_and_slice_metrics(song_scores, slice_probs, labels, classes, loss_weight=None):
+    """Song-level summary plus slice accuracy and the mean slice NLL."""
+    rep = summary(labels, song_scores.argmax(1), classes)
+    sl_true = np.concatenate([np.full(len(p), y) for p, y in zip(slice_probs, labels,
+                                                                 strict=True)])
+    sl = np.concatenate(slice_probs)
+    rep["slice_accuracy"] = float((sl.argmax(1) == sl_true).mean())
+    rep["slice_loss"] = float(-np.log(np.clip(sl[np.arange(len(sl)), sl_true], 1e-7, 1)).mean())
+    return rep

@@ -76,7 +76,8 @@ def train_head_epoch(model, opt, sched, songs, embeddings, *, cfg, epoch, device
 
 @torch.no_grad()
 def predict_from_embeddings(model, embeddings, *, device, rule="confidence"):
-    """``(song_scores [S, K], slice_probs list of [N_i, K])`` as ``loop.predict_songs``."""
+    """``(song_scores [S, K], slice_probs list of [N_i, K])`` as ``inference.apply.songs_through``
+    (the head alone on precomputed embeddings: the probe's validation)."""
     model.head.eval()
     scores, slice_probs = [], []
     for E in embeddings:

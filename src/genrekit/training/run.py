@@ -109,7 +109,7 @@ class TrainingRun:
     def validate(self, epoch, loss, va, emb) -> None:
         """Per-song validation; saves best.pt when it improved and last.pt always."""
         from ..checkpoint import save_checkpoint
-        from .loop import predict_songs, song_and_slice_metrics
+        from .metrics import song_and_slice_metrics
         from .plots import plot_curves
 
         tc = self.cfg.train
@@ -119,8 +119,12 @@ class TrainingRun:
             scores, sl = predict_from_embeddings(self.model, emb["valid"], device=self.device,
                                                  rule=tc.aggregate)
         else:
-            scores, sl = predict_songs(self.model, va, width=self.width, hop=self.hop,
-                                       mean=self.mean, std=self.std, device=self.device,
+            from ..inference.apply import songs_through
+            from ..inference.net import InferenceNet
+            from ..inference.runners import TorchRunner
+
+            runner = TorchRunner(InferenceNet(self.model, self.mean, self.std), self.device)
+            scores, sl = songs_through(runner, va.features, width=self.width, hop=self.hop,
                                        rule=tc.aggregate)
         rep = song_and_slice_metrics(scores, sl, va.labels, self.classes)
         row = {"epoch": epoch, "train_loss": loss, "valid_accuracy": rep["accuracy"],

@@ -35,9 +35,10 @@ def choose_backend(name: str, device, spec, cache_dir, paths) -> tuple[str, str 
 
     if device.type != "cuda" or not torch_supports(spec):
         return "fast", None
-    from ..preprocess import lookup, open_cache
+    from ..engine.jobs import lookup
+    from ..features.cache import FeatureCache
 
-    cache = open_cache(cache_dir, spec, backend="fast")
+    cache = FeatureCache.open(cache_dir, spec, backend="fast")
     held = all(lookup(cache, str(p), cache.key_for)[0] is not None for p in paths)
     cache.save_digests()
     return ("fast", None) if held else ("torch", str(device))
@@ -46,17 +47,18 @@ def choose_backend(name: str, device, spec, cache_dir, paths) -> tuple[str, str 
 def load_songs(tracks, classes: list[str], spec, cache_dir, *, jobs: int = 1, progress=None,
                backend: str | None = None, device=None):
     """Features of ``tracks`` (computing cache misses in ``jobs`` processes, or on
-    ``device`` with the torch ``backend``: ``preprocess.preprocess``).
+    ``device`` with the torch ``backend``: ``engine.local.preprocess``).
 
     Returns ``(SongSet, failures)``; failures are ``(path, reason)`` rows, never fatal.
     """
-    from ..preprocess import open_cache, preprocess
+    from ..engine.local import preprocess
+    from ..features.cache import FeatureCache
 
     index = {c: i for i, c in enumerate(classes)}
     paths = [str(t.path) for t in tracks]
     res = preprocess(paths, spec, cache_dir, jobs=jobs, progress=progress, backend=backend,
                      device=device)
-    cache = open_cache(cache_dir, spec, backend=backend)
+    cache = FeatureCache.open(cache_dir, spec, backend=backend)
     feats, labels, kept = [], [], []
     failures = list(res.failures)
     for t, p in zip(tracks, paths, strict=True):

@@ -91,7 +91,7 @@ def train(cfg, catalog, out_dir, *, resume: bool = False, callbacks: Callbacks |
 
     from ..checkpoint import load_checkpoint
     from ..data.sampling import class_weights
-    from ..data.slices import seconds_to_frames
+    from ..data.slices import slice_frames
     from ..models import create_model
     from . import distributed
     from .songs import channel_stats, choose_backend, load_songs
@@ -127,8 +127,7 @@ def train(cfg, catalog, out_dir, *, resume: bool = False, callbacks: Callbacks |
         _write_yaml(out / "config.yaml", cfg.to_dict())
 
     torch.manual_seed(tc.seed)
-    width = seconds_to_frames(cfg.slices.slice_seconds, spec.sr, spec.hop_length)
-    hop = seconds_to_frames(cfg.slices.slice_hop_seconds, spec.sr, spec.hop_length)
+    width, hop = slice_frames(cfg.slices, spec)
     model = create_model(cfg.model.name, len(classes), spec.n_channels, **cfg.model.kwargs)
     check_model_features(model, spec)
     if init is not None:  # the backbone expects the inputs it was trained on

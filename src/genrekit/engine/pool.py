@@ -7,18 +7,38 @@ import sys
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import ExitStack, contextmanager
+
+
+@contextmanager
+def single_core():
+    """Within it, this process computes on one core: BLAS and OpenMP pools, numba's
+    kernels and (if imported) torch are pinned to one thread; all restored on exit."""
+    from threadpoolctl import threadpool_limits
+
+    from ..features import fast
+
+    torch = sys.modules.get("torch")
+    was_parallel = fast.is_parallel()
+    was_threads = torch.get_num_threads() if torch is not None else None
+    fast.set_parallel(False)
+    try:
+        with threadpool_limits(1):
+            if torch is not None:
+                torch.set_num_threads(1)
+            yield
+    finally:
+        fast.set_parallel(was_parallel)
+        if torch is not None:
+            torch.set_num_threads(was_threads)
+
+
+_WORKER_PIN = ExitStack()
 
 
 def _init_worker():
-    """Each worker is one core: BLAS, numba and torch threads pinned to 1."""
-    from threadpoolctl import threadpool_limits
-
-    threadpool_limits(1)
-    from .features import fast
-
-    fast.set_parallel(False)  # one core: the single-thread kernels, no thread pool
-    if "torch" in sys.modules:
-        sys.modules["torch"].set_num_threads(1)
+    """Each worker is one core for its whole life."""
+    _WORKER_PIN.enter_context(single_core())
 
 
 def _numba_threads_started() -> bool:

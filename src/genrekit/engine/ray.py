@@ -3,7 +3,7 @@
 
 - The catalog becomes a Ray Dataset of paths. Hashing, decoding and features run in
   ``map_batches`` CPU tasks (one core each) through the same content-hash feature cache as
-  the local engine (``preprocess.process_file``), so a rerun skips finished files and the
+  the local engine (``engine.jobs.process_file``), so a rerun skips finished files and the
   two engines' cache entries are interchangeable.
 - Prediction: the model runs in a pool of actors (one per GPU with ``device="cuda"``, else
   CPU actors), each holding the model once and batching slices across songs. The model file
@@ -24,14 +24,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import EngineError, ParameterError
-from .preprocess import (
-    DEFAULT_MAX_DURATION,
-    DEFAULT_MIN_DURATION,
-    PreprocessResult,
-    open_cache,
-    process_file,
-)
+from ..audio import DEFAULT_MAX_DURATION, DEFAULT_MIN_DURATION
+from ..errors import EngineError, ParameterError
+from ..features.cache import FeatureCache
+from .jobs import FileJob, process_file
+from .local import PreprocessResult
 
 #: Songs per Ray task: enough to amortise task overhead, small enough to balance load.
 FILES_PER_TASK = 4
@@ -45,14 +42,26 @@ def require_ray():
     return ray
 
 
-def init(address: str | None = None, num_cpus: int | None = None):
-    """Connect to the cluster at ``address`` (``auto``: the one this machine belongs to), or
-    start a local one with ``num_cpus`` workers."""
+def quiet_ray_logs(verbose: bool = False) -> None:
+    """Ray's own INFO and WARNING lines stay out of the terminal unless ``verbose``:
+    progress and errors are genrekit's to show."""
     import logging
+    import os
 
+    level = logging.INFO if verbose else logging.ERROR
+    if not verbose:  # read by Ray when it configures its loggers (import, init)
+        os.environ.setdefault("RAY_LOG_TO_STDERR", "0")
+        os.environ.setdefault("RAY_DATA_DISABLE_PROGRESS_BARS", "1")
+    for name in ("ray", "ray.data", "ray._private", "ray.data._internal"):
+        logging.getLogger(name).setLevel(level)
+
+
+def init(address: str | None = None, num_cpus: int | None = None, *, verbose: bool = False):
+    """Connect to the cluster at ``address`` (``auto``: the one this machine belongs to), or
+    start a local one with ``num_cpus`` workers. Ray's log lines only with ``verbose``."""
+    quiet_ray_logs(verbose)
     ray = require_ray()
-    logging.getLogger("ray").setLevel(logging.WARNING)  # progress is genrekit's to show
-    logging.getLogger("ray.data").setLevel(logging.WARNING)
+    quiet_ray_logs(verbose)  # importing ray set its own levels
     if not ray.is_initialized():
         kw = {"address": address} if address else {"num_cpus": num_cpus}
         try:
@@ -66,39 +75,36 @@ def init(address: str | None = None, num_cpus: int | None = None):
     return ray
 
 
-def _feature_batch(batch: dict, args: tuple) -> dict:
+def _feature_batch(batch: dict, job: FileJob, address) -> dict:
     """Ray task: hash, look up and compute a few files (threads pinned to one core)."""
-    from threadpoolctl import threadpool_limits
+    from .pool import single_core
 
-    from .features import fast
-
-    fast.set_parallel(False)
-    with threadpool_limits(1):
-        rows = [process_file(str(p), *args) for p in batch["path"]]
+    with single_core():
+        rows = [process_file(str(p), job, address) for p in batch["path"]]
     return {name: np.array([r[i] or "" for r in rows], dtype=object)
             for i, name in enumerate(("path", "key", "status", "reason"))}
 
 
 def _features_dataset(ray, paths, spec, cache_dir, *, dtype, min_duration, max_duration,
                       backend):
-    cache = open_cache(cache_dir, spec, max_duration=max_duration, dtype=dtype,
-                       backend=backend)
+    cache = FeatureCache.open(cache_dir, spec, max_duration=max_duration, dtype=dtype,
+                              backend=backend)
     cache.clean_partial()
-    args = (spec.to_dict(), str(cache.root), cache.namespace, dtype, min_duration,
-            max_duration, backend)
+    job = FileJob.of(spec, min_duration=min_duration, max_duration=max_duration,
+                     backend=backend)
     ds = ray.data.from_items([{"path": str(p)} for p in paths],
                              override_num_blocks=max(1, -(-len(paths) // FILES_PER_TASK)))
-    return ds.map_batches(_feature_batch, fn_kwargs={"args": args}, batch_size=FILES_PER_TASK,
-                          batch_format="numpy", num_cpus=1), cache
+    return ds.map_batches(_feature_batch, fn_kwargs={"job": job, "address": cache.address},
+                          batch_size=FILES_PER_TASK, batch_format="numpy", num_cpus=1), cache
 
 
 def preprocess_ray(paths, spec, cache_dir, *, address: str | None = None,
                    num_cpus: int | None = None, min_duration: float = DEFAULT_MIN_DURATION,
                    max_duration: float | None = DEFAULT_MAX_DURATION, dtype: str = "float16",
-                   backend: str | None = None,
+                   backend: str | None = None, verbose: bool = False,
                    progress: Callable[[str, str], None] | None = None) -> PreprocessResult:
-    """``preprocess.preprocess`` on a Ray cluster: same cache entries, same result."""
-    ray = init(address, num_cpus)
+    """``engine.local.preprocess`` on a Ray cluster: same cache entries, same result."""
+    ray = init(address, num_cpus, verbose=verbose)
     paths = [str(p) for p in paths]
     ds, _ = _features_dataset(ray, paths, spec, cache_dir, dtype=dtype,
                               min_duration=min_duration, max_duration=max_duration,
@@ -108,32 +114,27 @@ def preprocess_ray(paths, spec, cache_dir, *, address: str | None = None,
         res.record(row["path"], row["status"], row["key"] or None, row["reason"] or None)
         if progress:
             progress(row["path"], row["status"])
-    order = {p: i for i, p in enumerate(paths)}
-    res.failures.sort(key=lambda r: order.get(r[0], 0))
+    res.sort_failures(paths)
     return res
 
 
 class _Predictor:
     """Ray actor: one model, features read from the cache, slices batched across songs."""
 
-    def __init__(self, model_ref, suffix: str, device: str, cache_args: tuple, top_k: int,
+    def __init__(self, model_ref, suffix: str, device: str, address, top_k: int,
                  batch_size: int, aggregate: str | None):
         import tempfile
 
         import ray
 
-        from .features.cache import FeatureCache
-        from .features.spec import FeatureSpec
-        from .inference.classifier import GenreClassifier
+        from ..inference.classifier import load_classifier
 
         blob = ray.get(model_ref) if isinstance(model_ref, ray.ObjectRef) else model_ref
         self._tmp = tempfile.NamedTemporaryFile(suffix=suffix)
         self._tmp.write(blob)
         self._tmp.flush()
-        self.clf = GenreClassifier.load(self._tmp.name, device=device, aggregate=aggregate)
-        spec_dict, root, namespace, dtype = cache_args
-        self.cache = FeatureCache(root, FeatureSpec.from_dict(spec_dict), dtype=dtype)
-        self.cache.namespace = namespace
+        self.clf = load_classifier(self._tmp.name, device=device, aggregate=aggregate)
+        self.cache = address.open()
         self.top_k, self.batch_size = top_k, batch_size
 
     def __call__(self, batch: dict) -> dict:
@@ -187,7 +188,7 @@ def _parquet_files(out_dir) -> set[Path]:
 def predict_ray(paths, model_path, out_dir, *, address: str | None = None,
                 num_cpus: int | None = None, actors: int = 1, device: str = "cpu",
                 cache_dir="cache", top_k: int = 3, batch_size: int | None = None,
-                aggregate: str | None = None) -> dict:
+                aggregate: str | None = None, verbose: bool = False) -> dict:
     """Predict every path on a Ray cluster into the Parquet folder ``out_dir``.
 
     Features go to ``cache_dir`` in float32 (so results equal the local engine's).
@@ -195,12 +196,15 @@ def predict_ray(paths, model_path, out_dir, *, address: str | None = None,
     """
     import pyarrow.parquet as pq
 
-    from .inference.classifier import GenreClassifier
+    from ..inference.classifier import load_classifier
 
     if actors < 1:
         raise ParameterError(f"actors must be >= 1, got {actors}")
-    ray = init(address, num_cpus)
-    clf = GenreClassifier.load(model_path)  # validates the file and gives the feature spec
+    ray = init(address, num_cpus, verbose=verbose)
+    clf = load_classifier(model_path)  # validates the file and gives the feature spec
+    if not hasattr(clf, "runner"):
+        raise ParameterError("--engine ray predicts with one feature stack per model: this "
+                             "ensemble's members read different features; use --engine local")
     paths = [str(p) for p in paths]
     ds, cache = _features_dataset(ray, paths, clf.spec, cache_dir, dtype="float32",
                                   min_duration=DEFAULT_MIN_DURATION,
@@ -209,12 +213,12 @@ def predict_ray(paths, model_path, out_dir, *, address: str | None = None,
     if done:
         ds = ds.filter(lambda row: (row["path"], row["key"]) not in done)
     gpu = device.startswith("cuda")
-    cache_args = (clf.spec.to_dict(), str(cache.root), cache.namespace, "float32")
     model_ref = ray.put(Path(model_path).read_bytes())
     ds = ds.map_batches(
         _Predictor, fn_constructor_args=(model_ref, Path(model_path).suffix, device,
-                                         cache_args, top_k, batch_size, aggregate),
-        batch_size=8, batch_format="numpy", concurrency=actors, num_gpus=1 if gpu else 0,
+                                         cache.address, top_k, batch_size, aggregate),
+        batch_size=8, batch_format="numpy", compute=ray.data.ActorPoolStrategy(size=actors),
+        num_gpus=1 if gpu else 0,
         num_cpus=0 if gpu else 1)
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     before = _parquet_files(out_dir)

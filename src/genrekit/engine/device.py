@@ -6,7 +6,7 @@ batched only with clips of exactly their length: padding a clip to a longer one 
 change its last frames (HPSS's median reflects at the clip's own end). A batch that runs
 out of device memory is retried clip by clip, and a clip that still does not fit is
 computed by the same backend on the CPU. Failures, resume and cache entries follow
-``preprocess.preprocess``.
+``engine.local.preprocess``.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .features.cache import FeatureCache
-from .features.spec import FeatureSpec
+from ..features.cache import FeatureCache
+from .jobs import FileJob, record_failure, run_file
 
 #: Audio per device batch (clips of 30 s: 16 a batch); a longer clip goes alone.
 BATCH_SECONDS = 480.0
@@ -27,7 +27,7 @@ def resolve_feature_device(backend: str | None, device):
     if device is None:
         return None
     if backend != "torch":
-        from .errors import ParameterError
+        from ..errors import ParameterError
 
         raise ParameterError(f"a feature device ({device!r}) needs backend='torch', "
                              f"got backend={backend or 'fast'!r}")
@@ -36,23 +36,6 @@ def resolve_feature_device(backend: str | None, device):
 
         return "cuda" if torch.cuda.is_available() else None
     return device
-
-
-def _decode(path: str, key: str, spec_dict: dict, min_duration: float,
-            max_duration: float | None):
-    """Worker: ``(path, key, y, None)`` or ``(path, key, None, GenrekitError)`` (the
-    parent, which owns the cache, reports it and remembers what it must)."""
-    from .errors import GenrekitError
-    from .preprocess import decode_checked, failure_reason
-
-    try:
-        y = decode_checked(path, FeatureSpec.from_dict(spec_dict), min_duration=min_duration,
-                           max_duration=max_duration)
-        return path, key, y, None
-    except GenrekitError as exc:
-        return path, key, None, exc
-    except Exception as exc:  # sent as text: a library's own exception may not pickle
-        return path, key, None, GenrekitError(failure_reason(exc))
 
 
 class _Batches:
@@ -80,8 +63,6 @@ class _Batches:
         self.held = 0
 
     def _run(self, batch) -> None:
-        from .preprocess import record_failure
-
         try:
             feats = self.compute([y for _, _, y in batch])
         except Exception as exc:  # a bug or a device error: these files fail, not the job
@@ -93,29 +74,31 @@ class _Batches:
             self.done(p, "computed", key, None)
 
 
-def fill_on_device(todo: list[tuple[str, str]], spec: FeatureSpec, cache: FeatureCache, *,
-                   device, jobs: int, min_duration: float, max_duration: float | None,
-                   done: Callable, batch_seconds: float = BATCH_SECONDS) -> None:
+def fill_on_device(todo: list[tuple[str, str]], job: FileJob, cache: FeatureCache, *,
+                   device, jobs: int, done: Callable,
+                   batch_seconds: float = BATCH_SECONDS) -> None:
     """Compute and store the features of ``todo`` (``(path, key)`` rows) on ``device``,
     decoding in ``jobs`` worker processes; ``done(path, status, key, reason)`` per file."""
-    from .features.torch_backend import DeviceFeatures
-    from .preprocess import record_failure
-    from .workers import bounded_map, worker_pool
+    from ..features.torch_backend import DeviceFeatures
+    from .pool import bounded_map, worker_pool
 
+    spec = job.feature_spec
     batches = _Batches(DeviceFeatures(spec, device), cache, done,
                        budget=max(1, int(batch_seconds * spec.sr)))
-    rows = [(p, key, spec.to_dict(), min_duration, max_duration) for p, key in todo]
+    keys = dict(todo)
+    rows = [(p, job, False) for p, _ in todo]  # workers decode; the device computes
 
     def consume(decoded):
-        for p, key, y, exc in decoded:
+        for p, y, exc in decoded:
             if exc is None:
-                batches.add(p, key, y)
+                batches.add(p, keys[p], y)
             else:
-                done(p, "failed", key, record_failure(cache, key, exc))
+                done(p, "failed", keys[p], record_failure(cache, keys[p], exc))
         batches.flush()
 
     if jobs == 1 or len(rows) == 1:
-        consume(_decode(*r) for r in rows)
+        consume(run_file(*r) for r in rows)
     else:
         with worker_pool(min(jobs, len(rows))) as pool:
-            consume(bounded_map(pool, _decode, rows, window=2 * jobs))
+            consume(bounded_map(pool, run_file, rows, window=2 * jobs))
+

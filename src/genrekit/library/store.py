@@ -1,4 +1,4 @@
-"""A SQLite catalog of predictions: (path, content hash, model id) -> label, scores,
+"""A SQLite store of predictions: (path, content hash, model id) -> label, scores,
 timeline, time. A rerun predicts only new or changed files."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ CREATE TABLE IF NOT EXISTS predictions (
 """
 
 
-class PredictionCatalog:
+class PredictionStore:
     def __init__(self, path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
