@@ -78,7 +78,7 @@ def main():
                 (cat / c.parent.name).mkdir(parents=True, exist_ok=True)
                 os.symlink(c, cat / c.parent.name / c.name)
             for n in (1, 2):
-                t = timed(["train", *train, "--out", str(tmp / f"ddp{n}"), "--model", "cnn",
+                t = timed(["train", *train, "--out", str(tmp / f"ddp{n}"), "--arch", "cnn",
                            "--features", "mel,hpss", "--epochs", "1", "--nproc", str(n),
                            "--cache-dir", str(tmp / "cache-mel,hpss-local1"),
                            "--set", "train.valid_fraction=0.25"])

@@ -19,6 +19,7 @@ def add_arguments(p) -> None:
 def run(args) -> int:
     from ..checkpoint import load_checkpoint, save_checkpoint
     from ..errors import ParameterError
+    from ..inference.classifier import load_classifier
     from ..inference.ensemble import fit_ensemble, make_ensemble
 
     cks = [load_checkpoint(p) for p in args.checkpoints]
@@ -31,7 +32,8 @@ def run(args) -> int:
     if args.fit:
         cat = selected_catalog(args.fit, split=args.split, subset=args.subset,
                                audio_dir=args.audio_dir)
-        ens = fit_ensemble(cks, args.checkpoints, list(cat), jobs=args.jobs)
+        members = [load_classifier(p) for p in args.checkpoints]
+        ens = fit_ensemble(cks, members, list(cat), jobs=args.jobs)
     save_checkpoint(args.out, ens)
     print(f"ensemble of {len(cks)} models, weights "
           f"{', '.join(f'{w:.2f}' for w in ens['weights'])} -> {args.out}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 from ..audio import DEFAULT_MAX_DURATION, DEFAULT_MIN_DURATION
-from ..features.registry import BACKENDS
+from ..features.registry import BACKEND_NAMES
 from .common import (
     add_audio_dir_arg,
     add_cache_arg,
@@ -28,7 +28,7 @@ def add_arguments(p) -> None:
                    help="decode at most this many seconds of each file (default %(default)s; "
                         "0: whole files)")
     add_audio_dir_arg(p)
-    p.add_argument("--backend", choices=list(BACKENDS), default=None,
+    p.add_argument("--backend", choices=list(BACKEND_NAMES), default=None,
                    help="feature backend (default fast; each has its own cache entries)")
     p.add_argument("--device", default=None,
                    help="with --backend torch: compute features in batches on this device "

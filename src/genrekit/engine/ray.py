@@ -197,12 +197,13 @@ def predict_ray(paths, model_path, out_dir, *, address: str | None = None,
     import pyarrow.parquet as pq
 
     from ..inference.classifier import load_classifier
+    from ..inference.ensemble import EnsembleClassifier
 
     if actors < 1:
         raise ParameterError(f"actors must be >= 1, got {actors}")
     ray = init(address, num_cpus, verbose=verbose)
     clf = load_classifier(model_path)  # validates the file and gives the feature spec
-    if not hasattr(clf, "runner"):
+    if isinstance(clf, EnsembleClassifier):
         raise ParameterError("--engine ray predicts with one feature stack per model: this "
                              "ensemble's members read different features; use --engine local")
     paths = [str(p) for p in paths]

@@ -1,68 +1,14 @@
-"""Feature registry and ``compute_features``: one STFT (and one CQT) shared by every channel."""
+"""Feature registry: each channel's name, height, channel names and how it is computed from
+the shared intermediates of a clip (``compute._Context``); the backends' names and versions."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cached_property
 
 import numpy as np
 
-from ..errors import ParameterError
 from . import spectral as sp
-
-
-class _Context:
-    """Lazily computed intermediates of one clip, shared by all requested channels: one
-    STFT (and one CQT) per clip, whatever the stack. This one is the librosa reference."""
-
-    def __init__(self, y: np.ndarray, spec):
-        self.y, self.spec = y, spec
-
-    def _stft(self, y, **kw):
-        return sp.stft_magnitude(y, **kw)
-
-    def _hpss(self, S, **kw):
-        return sp.hpss_magnitudes(S, **kw)
-
-    @cached_property
-    def magnitude(self) -> np.ndarray:
-        s = self.spec
-        return self._stft(self.y, n_fft=s.n_fft, hop_length=s.hop_length,
-                          win_length=s.win_length, window=s.window, center=s.center,
-                          pad_mode=s.pad_mode)
-
-    @cached_property
-    def hpss(self) -> tuple[np.ndarray, np.ndarray]:
-        s = self.spec
-        return self._hpss(self.magnitude, kernel_size=s.hpss_kernel, power=s.hpss_power,
-                          margin=s.hpss_margin)
-
-    @cached_property
-    def power(self) -> np.ndarray:
-        return self.magnitude ** 2
-
-    def _mel_power(self, S_power: np.ndarray) -> np.ndarray:
-        s = self.spec
-        return sp.mel_power(S_power, sr=s.sr, n_fft=s.n_fft, n_mels=s.n_mels, fmin=s.fmin,
-                            fmax=s.fmax)
-
-    def mel_db(self, S_power: np.ndarray) -> np.ndarray:
-        return sp.power_to_db(self._mel_power(S_power), amin=self.spec.amin)
-
-    @cached_property
-    def mel(self) -> np.ndarray:
-        return self.mel_db(self.power)
-
-    @cached_property
-    def mel_logc(self) -> np.ndarray:
-        return logc(self._mel_power(self.power))
-
-    @cached_property
-    def cqt(self) -> np.ndarray:
-        s = self.spec
-        return sp.cqt_magnitude(self.y, sr=s.sr, hop_length=s.hop_length, fmin=s.cqt_fmin,
-                                n_bins=s.cqt_bins, bins_per_octave=s.cqt_bins_per_octave)
 
 
 @dataclass(frozen=True)
@@ -153,32 +99,8 @@ def _chroma_cqt(ctx):
                               bins_per_octave=s.cqt_bins_per_octave, n_chroma=s.n_chroma)[None]
 
 
-class _FastContext(_Context):
-    """Blocked STFT, numba sliding-median HPSS with fused masks and a banded mel projection
-    (``features.fast``); the rest shared with the reference."""
-
-    def _stft(self, y, **kw):
-        from . import fast
-
-        return fast.stft_magnitude(y, **kw)
-
-    def _hpss(self, S, **kw):
-        from . import fast
-
-        if kw["kernel_size"] % 2 == 0:  # the incremental median is for odd windows
-            return sp.hpss_magnitudes(S, **kw)
-        return fast.hpss_magnitudes(S, **kw)
-
-    def _mel_power(self, S_power):
-        from . import fast
-        from .filters import mel_filterbank
-
-        s = self.spec
-        fb = mel_filterbank(sr=s.sr, n_fft=s.n_fft, n_mels=s.n_mels, fmin=s.fmin, fmax=s.fmax)
-        return fast.mel_power(S_power, fb)
-
-
-BACKENDS = {"fast": _FastContext, "reference": _Context, "torch": None}
+#: The feature backends (``compute.compute_features(..., backend=)``).
+BACKEND_NAMES = ("fast", "reference", "torch")
 DEFAULT_BACKEND = "fast"
 
 
@@ -190,44 +112,3 @@ BACKEND_VERSIONS = {"fast": 3, "torch": 1, "reference": 1}
 def backend_version(backend: str) -> str:
     """A tag for cache keys (imports nothing heavy)."""
     return f"{backend}{BACKEND_VERSIONS[backend]}"
-
-
-def compute_features(y: np.ndarray, sr: int, spec=None, *,
-                     backend: str = DEFAULT_BACKEND) -> np.ndarray:
-    """Compute the stacked channels of ``spec`` for mono audio ``y`` at rate ``sr``.
-
-    Audio at another rate is resampled to ``spec.sr`` first (never assumed).
-    ``backend``: ``"fast"`` (default: float32 STFT, numba sliding-median HPSS; within 1e-3
-    dB of the reference), ``"reference"`` (librosa's own functions) or ``"torch"`` (stft, mel,
-    hpss, mfcc on the CPU here; ``features.torch_backend.TorchFeatures`` for GPU batches).
-
-    Returns:
-        float32 ``[C, F, T]`` with ``C = spec.n_channels``, ``F = spec.height`` and
-        ``T = 1 + len(y_resampled) // hop_length``.
-    """
-    from .spec import FeatureSpec
-
-    spec = spec or FeatureSpec()
-    if backend not in BACKENDS:
-        raise ParameterError(f"unknown feature backend {backend!r} "
-                             f"(known: {', '.join(BACKENDS)})")
-    y = np.asarray(y)
-    if y.ndim != 1:
-        raise ParameterError(f"y must be mono [n], got shape {y.shape}; downmix first")
-    if y.size == 0:
-        raise ParameterError("y is empty: no samples to compute features from")
-    if not np.all(np.isfinite(y)):
-        raise ParameterError("y contains NaN or infinity")
-    y = y.astype(np.float32, copy=False)
-    if sr != spec.sr:
-        from ..audio import resample
-
-        y = resample(y, sr, spec.sr)
-    if backend == "torch":
-        from .torch_backend import compute_torch
-
-        return compute_torch(y, spec)
-    ctx = BACKENDS[backend](y, spec)
-    blocks = [FEATURES[n].compute(ctx) for n in spec.names]
-    T = min(b.shape[-1] for b in blocks)
-    return np.ascontiguousarray(np.concatenate([b[..., :T] for b in blocks]), dtype=np.float32)

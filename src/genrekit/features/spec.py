@@ -111,7 +111,9 @@ class FeatureSpec:
 
         return [c for n in self.names for c in FEATURES[n].channel_names(self)]
 
+    @property
     def frames_per_second(self) -> float:
+        """Feature frames per second of audio (``sr / hop_length``)."""
         return self.sr / self.hop_length
 
     def to_dict(self) -> dict:

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from ..audio import DEFAULT_MAX_DURATION, check_signal
+from ..audio import DEFAULT_MAX_DURATION
 from ..errors import NotFittedError, ParameterError
 from .aggregate import RULES
+from .base import ClassifierBase, SongClassifier, array_audio
 from .prediction import Prediction, Segment, make_prediction, slice_timeline
 
 __all__ = ["GenreClassifier", "Prediction", "Segment", "SongClassifier", "load_classifier"]
@@ -27,69 +27,6 @@ __all__ = ["GenreClassifier", "Prediction", "Segment", "SongClassifier", "load_c
 DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "pretrained" / "default.pt"
 #: The same model exported to ONNX: what ``from_pretrained`` runs (onnxruntime, no torch).
 DEFAULT_ONNX = DEFAULT_MODEL.with_suffix(".onnx")
-
-
-@runtime_checkable
-class SongClassifier(Protocol):
-    """What every classifier offers (a single model, or an ensemble of them)."""
-
-    source: str
-    classes_: list[str]
-    rule: str
-    model_name: str
-    metrics: dict
-    max_duration: float | None
-
-    def features(self, path_or_array, sr: int | None = None): ...
-
-    def predict(self, path_or_array, sr: int | None = None, *,
-                top_k: int = 3) -> Prediction: ...
-
-    def predict_proba(self, path_or_array, sr: int | None = None) -> np.ndarray: ...
-
-    def predict_features(self, songs: list[tuple[str, object]], *, top_k: int = 3,
-                         batch_size: int | None = None) -> list[Prediction]: ...
-
-    def predict_many(self, paths: Iterable, *, top_k: int = 3, jobs: int = 1,
-                     progress: Callable[[str, str], None] | None = None,
-                     **kw) -> Iterator[tuple[str, Prediction | None, str | None]]: ...
-
-
-class ClassifierBase:
-    """``predict`` and ``predict_proba`` of any SongClassifier, from its ``features`` and
-    ``predict_features``."""
-
-    classes_: list[str]
-
-    def predict(self, path_or_array, sr: int | None = None, *, top_k: int = 3) -> Prediction:
-        """The genre of one file (or array at rate ``sr``)."""
-        X = self.features(path_or_array, sr)
-        path = path_or_array if isinstance(path_or_array, (str, Path)) else None
-        return self.predict_features([(path, X)], top_k=top_k)[0]
-
-    def predict_proba(self, path_or_array, sr: int | None = None) -> np.ndarray:
-        """Song probabilities ``[K]`` in the order of ``classes_``."""
-        p = self.predict(path_or_array, sr)
-        return np.array([p.scores[c] for c in self.classes_], dtype=np.float32)
-
-
-def array_audio(y, sr: int | None, target_sr: int, max_duration: float | None) -> np.ndarray:
-    """Mono float32 audio at ``target_sr`` from a caller's array at ``sr`` (never assumed),
-    refused like a file when it cannot carry a genre."""
-    if sr is None:
-        raise ParameterError("sr is required with an array: pass the rate the "
-                             "samples were recorded at (never assumed)")
-    y = np.asarray(y, dtype=np.float32)
-    if y.ndim == 2:  # [channels, n] -> mono
-        y = y.mean(axis=0)
-    if max_duration:
-        y = y[: int(max_duration * sr)]
-    check_signal(y, sr, "<array>")
-    if sr != target_sr:
-        from ..audio import resample
-
-        y = resample(y, sr, target_sr)
-    return y
 
 
 class GenreClassifier(ClassifierBase):
@@ -147,11 +84,27 @@ class GenreClassifier(ClassifierBase):
 
         ckpt = load_checkpoint(path)
         if ckpt.get("kind") == "ensemble":
-            from .ensemble import load_ensemble
-
-            return load_ensemble(ckpt, source=str(path), device=device, **kwargs)
+            return cls.load_ensemble(ckpt, source=str(path), device=device, **kwargs)
         return cls(ckpt, TorchRunner.from_checkpoint(ckpt, str(path), device),
                    source=str(path), **kwargs)
+
+    @classmethod
+    def load_ensemble(cls, ens: dict, *, source="<ensemble>", device: str = "cpu",
+                      **kwargs) -> SongClassifier:
+        """An ensemble dict's classifier: one GenreClassifier over an ``EnsembleNet`` when the
+        members share features and slicing (slice probabilities averaged, one feature pass),
+        else an ``EnsembleClassifier`` over the members (song scores averaged)."""
+        from .ensemble import EnsembleClassifier, same_grid
+        from .runners import TorchRunner
+
+        if same_grid(ens):
+            meta = {**ens["members"][0], "model": ens["model"],
+                    "metrics": ens.get("metrics", {})}
+            return cls(meta, TorchRunner.from_checkpoint(ens, source, device), source=source,
+                       **kwargs)
+        members = [cls(m, TorchRunner.from_checkpoint(m, source, device), source=source,
+                       **kwargs) for m in ens["members"]]
+        return EnsembleClassifier(ens, members, source=source)
 
     @classmethod
     def from_pretrained(cls, name: str = "default", *, device: str = "cpu",
@@ -219,7 +172,7 @@ class GenreClassifier(ClassifierBase):
         if not songs:
             return []
         Ps, sts = self.slice_probs([X for _, X in songs], batch_size)
-        fps = self.spec.sr / self.spec.hop_length
+        fps = self.spec.frames_per_second
         out = []
         for (path, X), P, st in zip(songs, Ps, sts, strict=True):
             duration = X.shape[-1] / fps

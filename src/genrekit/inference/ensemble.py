@@ -18,8 +18,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ParameterError
-from .aggregate import RULES, weighted_mean
-from .classifier import ClassifierBase, GenreClassifier
+from .aggregate import weighted_mean
+from .base import ClassifierBase, SongClassifier
 from .prediction import Prediction, make_prediction
 
 
@@ -52,41 +52,21 @@ def same_grid(ens: dict) -> bool:
                for m in ens["members"][1:])
 
 
-def load_ensemble(ens: dict, *, source="<ensemble>", device: str = "cpu", **kwargs):
-    """A classifier for an ensemble dict: a GenreClassifier over an ``EnsembleNet`` when the
-    members share features and slicing (slice probabilities averaged, one feature pass),
-    else an EnsembleClassifier (song scores averaged)."""
-    from .runners import TorchRunner
-
-    if same_grid(ens):
-        meta = {**ens["members"][0], "model": ens["model"], "metrics": ens.get("metrics", {})}
-        return GenreClassifier(meta, TorchRunner.from_checkpoint(ens, source, device),
-                               source=source, **kwargs)
-    return EnsembleClassifier(ens, source=source, device=device, **kwargs)
-
-
 class EnsembleClassifier(ClassifierBase):
     """Members with different features or slicing: song scores are the weighted mean of
     the members' song scores; the timeline is the first member's. A song's "features" are
     the list of its members' features."""
 
-    def __init__(self, ens: dict, *, source="<ensemble>", aggregate: str | None = None,
-                 device: str = "cpu", max_duration: float | None = 600.0, tta: int = 0):
-        from .runners import TorchRunner
-
-        if aggregate is not None and aggregate not in RULES:
-            raise ParameterError(f"unknown aggregation rule {aggregate!r}")
+    def __init__(self, ens: dict, members: list[SongClassifier], *, source="<ensemble>"):
+        """``members``: the member classifiers, in the order of ``ens["members"]``."""
         self.source = source
         self.classes_ = list(ens["classes"])
         self.weights = np.asarray(ens["weights"], np.float64)
-        self.members = [GenreClassifier(m, TorchRunner.from_checkpoint(m, source, device),
-                                        source=source, aggregate=aggregate,
-                                        max_duration=max_duration, tta=tta)
-                        for m in ens["members"]]
+        self.members = list(members)
         self.perms = [[m.classes_.index(c) for c in self.classes_] for m in self.members]
         first = self.members[0]
         self.spec, self.slices, self.rule = first.spec, first.slices, first.rule
-        self.max_duration = max_duration
+        self.max_duration = first.max_duration
         self.model_name = "ensemble(" + ",".join(m.model_name for m in self.members) + ")"
         self.metrics = ens.get("metrics", {})
 
@@ -147,15 +127,15 @@ def is_ensemble(ckpt: dict) -> bool:
     return ckpt.get("kind") == "ensemble"
 
 
-def fit_ensemble(checkpoints: list[dict], sources: list, tracks, *, jobs: int = 1) -> dict:
-    """An ensemble of ``checkpoints`` (loaded from ``sources``) whose weights maximise the
-    accuracy on the labelled ``tracks`` (validation songs, never training ones), over the
-    songs every member could read; the fit is recorded in its ``metrics``."""
+def fit_ensemble(checkpoints: list[dict], classifiers: list[SongClassifier], tracks, *,
+                 jobs: int = 1) -> dict:
+    """An ensemble of ``checkpoints`` (``classifiers``: the same models loaded) whose weights
+    maximise the accuracy on the labelled ``tracks`` (validation songs, never training
+    ones), over the songs every member could read; the fit is recorded in its ``metrics``."""
     classes = make_ensemble(checkpoints)["classes"]  # validates the members
     tracks = [t for t in tracks if t.label in classes]
     preds = []
-    for src in sources:
-        clf = GenreClassifier.load(src)
+    for clf in classifiers:
         preds.append({q: pr for q, pr, err in clf.predict_many([t.path for t in tracks],
                                                                jobs=jobs) if not err})
     common = [str(t.path) for t in tracks if all(str(t.path) in pr for pr in preds)]

@@ -21,7 +21,8 @@ MODES = ("fill", "overwrite", "append")
 @dataclass
 class TagResult:
     file: str
-    action: str  # written | would-write | unchanged | uncertain | skipped | error | done-before
+    # written | would-write | unchanged | uncertain | skipped | error | done-before | restored
+    action: str
     old: list[str] = field(default_factory=list)
     new: list[str] | None = None
     label: str | None = None

@@ -47,3 +47,10 @@ def song_and_slice_metrics(song_scores, slice_probs, labels, classes, loss_weigh
     rep["slice_accuracy"] = float((sl.argmax(1) == sl_true).mean())
     rep["slice_loss"] = float(-np.log(np.clip(sl[np.arange(len(sl)), sl_true], 1e-7, 1)).mean())
     return rep
+
+
+def better_epoch(row: dict, best: dict | None) -> bool:
+    """Is validation ``row`` better than ``best`` (None: none yet)? Higher per-song macro-F1
+    first (rare genres count as much as common ones), then lower slice loss."""
+    return not best or (row["valid_macro_f1"], -row["valid_slice_loss"]) > (
+        best["valid_macro_f1"], -best["valid_slice_loss"])

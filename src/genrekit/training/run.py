@@ -109,7 +109,7 @@ class TrainingRun:
     def validate(self, epoch, loss, va, emb) -> None:
         """Per-song validation; saves best.pt when it improved and last.pt always."""
         from ..checkpoint import save_checkpoint
-        from .metrics import song_and_slice_metrics
+        from .metrics import better_epoch, song_and_slice_metrics
         from .plots import plot_curves
 
         tc = self.cfg.train
@@ -131,9 +131,7 @@ class TrainingRun:
                "valid_macro_f1": rep["macro_f1"], "valid_slice_accuracy": rep["slice_accuracy"],
                "valid_slice_loss": rep["slice_loss"], "lr": self.opt.param_groups[0]["lr"]}
         self.history.append(row)
-        best = self.best
-        improved = not best or (rep["macro_f1"], -rep["slice_loss"]) > (
-            best["valid_macro_f1"], -best["valid_slice_loss"])
+        improved = better_epoch(row, self.best)
         ck = lambda metrics, **extra: make_checkpoint(  # noqa: E731
             self.model, self.cfg, self.classes, self.mean_np, self.std_np, metrics, **extra)
         if improved:
