@@ -67,3 +67,22 @@ def test_fit_weights_and_errors(tiny_checkpoint):
     other = {**ck, "classes": ["a", "b", "c"]}
     with pytest.raises(ParameterError, match="different classes"):
         make_ensemble([ck, other])
+
+
+def test_every_classifier_has_the_one_surface(tiny_checkpoint, clips, tmp_path):
+    """Single models, one-grid ensembles and mixed ensembles all offer SongClassifier (what
+    the CLI, the server and the Ray engine call), predict_features included."""
+    from genrekit.inference.classifier import SongClassifier, load_classifier
+
+    ck = load_checkpoint(tiny_checkpoint)
+    other = {k: v for k, v in ck.items() if k not in ("format", "format_version")}
+    other["slices"] = {**ck["slices"], "slice_hop_seconds": 0.25}
+    save_checkpoint(tmp_path / "other.pt", other)
+    save_checkpoint(tmp_path / "mixed.pt", make_ensemble([ck, other]))
+    save_checkpoint(tmp_path / "same.pt", make_ensemble([ck, ck], [0.5, 0.5]))
+    for path in (tiny_checkpoint, tmp_path / "same.pt", tmp_path / "mixed.pt"):
+        clf = load_classifier(path, max_duration=30.0)
+        assert isinstance(clf, SongClassifier) and clf.max_duration == 30.0
+        X = clf.features(clips[0])
+        (p,) = clf.predict_features([(str(clips[0]), X)])
+        assert p.label == clf.predict(clips[0]).label and p.path == str(clips[0])
