@@ -17,7 +17,8 @@ from genrekit.models import create_model
 from genrekit.models.musicnn import load_weights, tag_names
 from genrekit.training.trainer import train
 
-REF = np.load(Path(__file__).parent / "data" / "musicnn_msd_reference.npz")
+REFS = {name: np.load(Path(__file__).parent / "data" / f"musicnn_{name}_reference.npz")
+        for name in ("msd", "mtt")}
 SPEC = FeatureSpec(names=("mel_logc",), sr=16000, n_fft=512, hop_length=256, n_mels=96)
 
 
@@ -26,31 +27,41 @@ def net():
     return create_model("musicnn", 4, 1, keep_tagger=True).eval()
 
 
+@pytest.fixture(scope="module", params=["msd", "mtt"])
+def pretrained(request):
+    """Each shipped network (MSD_musicnn, MTT_musicnn) with its recorded TF outputs."""
+    net = create_model("musicnn", 4, 1, pretrained=request.param, keep_tagger=True).eval()
+    return request.param, net, REFS[request.param]
+
+
 def as_input(patches):  # the original's [B, T, 96] -> genrekit's [B, 1, 96, T]
     return torch.from_numpy(np.ascontiguousarray(patches)).transpose(1, 2)[:, None]
 
 
-def test_tag_probabilities_and_features_match_the_original(net):
+def test_tag_probabilities_and_features_match_the_original(pretrained):
+    name, net, ref = pretrained
     with torch.no_grad():
-        out = net.embeddings(as_input(REF["input"]))
-    np.testing.assert_allclose(torch.sigmoid(out["tags"]).numpy(), REF["tag_probs"], atol=1e-5)
-    for name in ("max_pool", "mean_pool", "penultimate"):
-        scale = np.abs(REF[name]).max()
-        np.testing.assert_allclose(out[name].numpy() / scale, REF[name] / scale, atol=1e-5)
-    assert len(tag_names()) == 50 and tag_names()[0] == "rock"
+        out = net.embeddings(as_input(ref["input"]))
+    np.testing.assert_allclose(torch.sigmoid(out["tags"]).numpy(), ref["tag_probs"], atol=1e-5)
+    for key in ("max_pool", "mean_pool", "penultimate"):
+        scale = np.abs(ref[key]).max()
+        np.testing.assert_allclose(out[key].numpy() / scale, ref[key] / scale, atol=1e-5)
+    first = {"msd": "rock", "mtt": "guitar"}[name]
+    assert len(tag_names(name)) == 50 and tag_names(name)[0] == first
 
 
 @pytest.mark.parametrize("backend", ["fast", "reference", "torch"])
-def test_end_to_end_from_audio_matches_musicnns_extractor(net, backend):
+def test_end_to_end_from_audio_matches_musicnns_extractor(pretrained, backend):
     """Our mel_logc of the recorded 16-bit clip is musicnn's input (up to its float16
     rounding), and the tags from it are the original's."""
-    y = REF["clip"].astype(np.float32) / 32768
+    _, net, ref = pretrained
+    y = ref["clip"].astype(np.float32) / 32768
     X = compute_features(y, 16000, SPEC, backend=backend)
     patch = X[:, :, :187]
-    np.testing.assert_allclose(patch[0].T, REF["input"][1], atol=2e-3)
+    np.testing.assert_allclose(patch[0].T, ref["input"][1], atol=2e-3)
     with torch.no_grad():
         probs = net.forward_tags(torch.from_numpy(patch[None]))
-    np.testing.assert_allclose(probs.numpy()[0], REF["tag_probs"][1], atol=1e-4)
+    np.testing.assert_allclose(probs.numpy()[0], ref["tag_probs"][1], atol=1e-4)
 
 
 def test_weights_and_input_errors(net):

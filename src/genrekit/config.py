@@ -50,7 +50,12 @@ class TrainConfig:
     device: str = "auto"  # auto | cpu | cuda | cuda:N | mps
     amp: bool = True  # mixed precision on GPU (ignored on CPU)
     valid_fraction: float = 0.2  # used when the catalog has no splits
-    aggregate: str = "confidence"  # slice -> song rule for validation
+    aggregate: str = "confidence"  # slice -> song rule (validation, and the checkpoint's)
+    # head: "slice" trains the head on slices for `epochs`; "song" (frozen backbone only)
+    # fits a linear head on each song's mean slice embedding in one pass (training.song_head;
+    # use it with aggregate: geometric, which makes slice and song model the same)
+    head: str = "slice"
+    head_c: float = 0.1  # inverse L2 strength of the song head (as scikit-learn's C)
     cache_dir: str = "cache"
     jobs: int = 1
     # auto: the fast CPU backend, or the torch backend on the training GPU when the fast
@@ -66,6 +71,14 @@ class TrainConfig:
                 raise ParameterError(f"train.{name} must be >= 1, got {getattr(self, name)}")
         if self.lr <= 0:
             raise ParameterError(f"train.lr must be > 0, got {self.lr}")
+        if self.head not in ("slice", "song"):
+            raise ParameterError(f"train.head must be slice or song, got {self.head!r}")
+        if self.head == "song" and not (self.epochs == 1 and self.freeze_epochs >= 1):
+            raise ParameterError("train.head=song fits the head in one pass on the frozen "
+                                 "backbone's embeddings: set train.epochs=1 and "
+                                 "train.freeze_epochs=1")
+        if self.head_c <= 0:
+            raise ParameterError(f"train.head_c must be > 0, got {self.head_c}")
         if self.feature_backend not in ("auto", "fast", "reference", "torch"):
             raise ParameterError(f"train.feature_backend must be auto, fast, reference or "
                                  f"torch, got {self.feature_backend!r}")

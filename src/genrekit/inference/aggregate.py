@@ -9,6 +9,9 @@ Rules (``probs`` is ``[N, K]``, each row a slice's softmax):
 - ``"mean"``: the plain mean.
 - ``"vote"``: the fraction of slices whose top class is each class (ties in the vote are
   broken by the mean probability).
+- ``"geometric"``: the renormalised geometric mean of the slice probabilities, i.e. the
+  softmax of the mean slice logits. For a linear head on slice embeddings this is exactly
+  the same linear model on the song's mean embedding (``training.song_head``).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import numpy as np
 
 from ..errors import ParameterError
 
-RULES = ("confidence", "mean", "vote")
+RULES = ("confidence", "mean", "vote", "geometric")
 
 
 def aggregate(probs: np.ndarray, rule: str = "confidence") -> np.ndarray:
@@ -31,6 +34,9 @@ def aggregate(probs: np.ndarray, rule: str = "confidence") -> np.ndarray:
     elif rule == "confidence":
         w = probs.max(axis=1) - 1.0 / K
         out = probs.mean(axis=0) if w.sum() <= 1e-12 else (w[:, None] * probs).sum(0) / w.sum()
+    elif rule == "geometric":
+        logp = np.log(np.clip(probs, 1e-30, 1.0)).mean(axis=0)
+        out = np.exp(logp - logp.max())
     elif rule == "vote":
         votes = np.bincount(probs.argmax(axis=1), minlength=K).astype(np.float64)
         out = votes / votes.sum() + 1e-6 * probs.mean(axis=0)  # mean breaks ties

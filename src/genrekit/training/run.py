@@ -93,6 +93,12 @@ class TrainingRun:
         if emb is not None:
             from .probe import train_head_epoch
 
+            if tc.head == "song":  # one closed fit, not epochs
+                from .song_head import fit_song_head, install_head
+
+                install_head(self.model, fit_song_head(emb["train"], tr.labels,
+                                                       len(self.classes), C=tc.head_c))
+                return float("nan")
             return train_head_epoch(self.model, self.opt, self.sched, tr, emb["train"], cfg=tc,
                                     epoch=epoch, device=self.device,
                                     loss_weight=self.loss_weight, augment=self.cfg.augment,
