@@ -27,10 +27,26 @@ REFERENCE = "ref: msd max_pool mean+max, logreg C=0.1"
 
 
 class Data:
-    """Embeddings per song (lists of ``[N_i, D]``), labels, groups, splits."""
+    """Embeddings per song (lists of ``[N_i, D]``), labels, groups; with a second network's
+    file (``other``), its embeddings as ``mtt:NAME`` and the concatenations as
+    ``msd+mtt:NAME``."""
 
-    def __init__(self, path):
+    def __init__(self, path, other=None):
+        self._load(path)
+        if other:
+            first = dict(self.emb)
+            self._load(other)
+            second = self.emb
+            self.emb = dict(first)
+            for k, v in second.items():
+                self.emb[f"mtt:{k}"] = v
+                self.emb[f"msd+mtt:{k}"] = [np.concatenate([a, b], 1) for a, b in
+                                            zip(first[k], v, strict=True)]
+
+    def _load(self, path):
         z = np.load(path)
+        if hasattr(self, "paths") and [str(p) for p in z["paths"]] != self.paths:
+            raise SystemExit(f"{path}: not the same songs in the same order")
         self.classes = [str(c) for c in z["classes"]]
         self.labels, self.groups = z["labels"], z["groups"]
         self.paths = [str(p) for p in z["paths"]]
@@ -64,12 +80,13 @@ def song_table_recipe(features, C, balanced):
     return fit_predict
 
 
-def song_head_recipe(name, C):
+def song_head_recipe(name, C, step=1):
     """genrekit's song head: linear on the mean slice embedding (== per-slice head with
-    geometric-mean aggregation), class-balanced."""
+    geometric-mean aggregation), class-balanced; ``step``: every step-th slice only (a
+    cheaper grid: slice hop step x 3 s)."""
     from genrekit.training.song_head import fit_song_head, slice_logits
 
-    E = D.emb[name]
+    E = [e[::step] for e in D.emb[name]]
 
     def fit_predict(tr, te, seed):
         head = fit_song_head([E[i] for i in tr], D.labels[tr], D.K, C=C)
@@ -134,6 +151,15 @@ def recipes(names):
     for emb in ("pool", "max_pool", "penultimate", "tags", "pool+tags"):
         for C in (0.003, 0.01, 0.03, 0.1, 0.3):
             all_[f"song head: mean {emb}, C={C}"] = (lambda e=emb, c=C: song_head_recipe(e, c))
+    if "mtt:pool" in D.emb:
+        for emb in ("mtt:pool", "mtt:tags", "msd+mtt:pool", "msd+mtt:penultimate",
+                    "msd+mtt:tags", "msd+mtt:pool+tags"):
+            for C in (0.01, 0.03, 0.1, 0.3):
+                all_[f"song head: mean {emb}, C={C}"] = (
+                    lambda e=emb, c=C: song_head_recipe(e, c))
+        for C in (0.03, 0.1):
+            all_[f"song head: mean msd+mtt:pool, C={C}, 6 s slice hop"] = (
+                lambda c=C: song_head_recipe("msd+mtt:pool", c, step=2))
     if names == "all":
         return all_
     keep = [n for n in all_ if any(n.startswith(k) or k in n for k in names.split(","))]
@@ -162,25 +188,35 @@ def main(argv=None):
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--emb", default="runs/cv/embeddings-msd.npz")
+    ap.add_argument("--emb2", default=None, help="a second network's embeddings (mtt)")
     ap.add_argument("--k", type=int, default=5)
     ap.add_argument("--seeds", default="0,1,2,3,4")
     ap.add_argument("--recipes", default="all")
     ap.add_argument("--out", default="runs/cv/report.json")
     a = ap.parse_args(argv)
-    D = Data(a.emb)
+    D = Data(a.emb, a.emb2)
     seeds = [int(s) for s in a.seeds.split(",")]
+    out = Path(a.out)
+    done = {}  # a rerun keeps the rows it has (same k and seeds) and computes the rest
+    if out.exists():
+        old = json.loads(out.read_text())
+        if old.get("k") == a.k and old.get("seeds") == seeds:
+            done = {r["recipe"]: r for r in old["rows"]}
     results, table = {}, []
     for name, make in recipes(a.recipes).items():
-        fp = make()
-        res = cross_validate(fp, D.labels, D.groups, D.classes, k=a.k, seeds=seeds)
-        results[name] = res
-        tv = train_valid(fp)
-        row = {"recipe": name, "acc": fold_summary(res, "accuracy"),
-               "f1": fold_summary(res, "macro_f1"), "train_valid": tv,
-               "per_class_recall": res["per_class_recall"],
-               "confusion_matrix": res["confusion_matrix"], "seeds": res["seeds"]}
+        if name in done:
+            row = done[name]
+        else:
+            fp = make()
+            res = cross_validate(fp, D.labels, D.groups, D.classes, k=a.k, seeds=seeds)
+            row = {"recipe": name, "acc": fold_summary(res, "accuracy"),
+                   "f1": fold_summary(res, "macro_f1"), "train_valid": train_valid(fp),
+                   "per_class_recall": res["per_class_recall"],
+                   "confusion_matrix": res["confusion_matrix"], "seeds": res["seeds"]}
+        results[name] = {"seeds": row["seeds"]}
         table.append(row)
         print(_line(row), flush=True)
+        _write(out, a, seeds, list(done.values()), table)
     if REFERENCE in results:  # every row against the reference, on the same folds
         print("\n| recipe | CV accuracy | CV macro-F1 | d accuracy vs ref | d macro-F1 vs ref "
               "| train -> valid acc / F1 |\n|---|---|---|---|---|---|")
@@ -189,10 +225,19 @@ def main(argv=None):
             row["d_acc"] = paired_difference(res, results[REFERENCE], "accuracy")
             row["d_f1"] = paired_difference(res, results[REFERENCE], "macro_f1")
             print(_line(row))
-    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(a.out).write_text(json.dumps({"k": a.k, "seeds": seeds, "classes": D.classes,
-                                       "rows": table}, indent=1))
-    print(f"wrote {a.out}")
+    _write(out, a, seeds, list(done.values()), table)
+    print(f"wrote {out}")
+
+
+def _write(out: Path, a, seeds, kept: list, table: list) -> None:
+    """The report so far, atomically (an interrupted run resumes from it)."""
+    from genrekit.fileio import atomic_write_text
+
+    names = {r["recipe"] for r in table}
+    rows = table + [r for r in kept if r["recipe"] not in names]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out, json.dumps({"k": a.k, "seeds": seeds, "classes": D.classes,
+                                       "rows": rows}, indent=1))
 
 
 def _line(r):

@@ -11,7 +11,7 @@ def test_every_model_shapes_and_backward(name, in_channels, num_classes):
     torch.manual_seed(0)
     kwargs = {"width": 8} if name.startswith("resnet") else {}
     F = 64
-    if name == "musicnn":  # pretrained on one channel of 96 mel bands
+    if name.startswith("musicnn"):  # pretrained on one channel of 96 mel bands
         kwargs, F = {"pretrained": None}, 96
         if in_channels != 1:
             with pytest.raises(ParameterError, match="musicnn takes 1 channel"):
@@ -31,7 +31,8 @@ def test_every_model_shapes_and_backward(name, in_channels, num_classes):
 
 
 def test_registry_errors():
-    assert {"resnet18", "resnet34", "crnn", "cnn", "tiny", "musicnn"} <= set(list_models())
+    assert {"resnet18", "resnet34", "crnn", "cnn", "tiny", "musicnn",
+            "musicnn_fusion"} <= set(list_models())
     with pytest.raises(UnknownModelError, match="unknown model 'resnt18'; did you mean "
                                                 "'resnet18'"):
         create_model("resnt18", 3, 1)

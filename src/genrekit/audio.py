@@ -53,30 +53,25 @@ def load_audio(path, sr: int | None = 22050, mono: bool = True, offset: float = 
     if duration is not None and duration <= 0:
         raise ParameterError(f"duration must be > 0 seconds or None, got {duration!r}")
     path = Path(path)
-    if not path.exists():
-        raise AudioLoadError(path, "file not found")
-    if path.is_dir():
-        raise AudioLoadError(path, "is a directory, not an audio file")
-    if os.path.getsize(path) == 0:
-        raise AudioLoadError(path, "empty file (0 bytes)")
+    check_regular_file(path)
 
     y = native_sr = None
-    sf_error = None
     if path.suffix.lower() in SOUNDFILE_EXTS:
         try:
             y, native_sr = _read_soundfile(path, offset, duration)
         except AudioLoadError:
             raise
-        except Exception as exc:  # libsndfile's messages are poor; try FFmpeg before failing
-            sf_error = exc
+        except Exception:  # libsndfile's messages are poor; try FFmpeg before failing
+            pass
     if y is None:
-        y, native_sr = _read_pyav(path, offset, duration, sf_error)
+        y, native_sr = _read_pyav(path, offset, duration)
 
     if y.shape[-1] == 0:
         raise AudioLoadError(path, "no audio samples (zero-length stream"
                              + (" or offset past the end)" if offset > 0 else ")"))
     if not np.all(np.isfinite(y)):
         raise AudioLoadError(path, "corrupt: decoded samples contain NaN or infinity")
+    y = _within_full_scale(y)
     if mono and y.shape[0] > 1:
         y = y.mean(axis=0, keepdims=True)
     if sr is not None and sr != native_sr:
@@ -85,6 +80,41 @@ def load_audio(path, sr: int | None = 22050, mono: bool = True, offset: float = 
         sr = native_sr
     y = np.ascontiguousarray(y[0] if mono else y, dtype=np.float32)
     return y, int(sr)
+
+
+def check_regular_file(path: Path) -> None:
+    """Refuse, without opening it, anything that is not a readable regular file: a FIFO or
+    socket would block a reader forever, a device or folder is no audio.
+
+    Raises:
+        AudioLoadError: not found (a dangling or looping link too), not a regular file,
+            empty.
+    """
+    import stat
+
+    try:
+        st = os.stat(path)  # follows links; a dangling link or a loop raises
+    except FileNotFoundError:
+        raise AudioLoadError(path, "file not found" if not os.path.islink(path)
+                             else "broken symbolic link (its target does not exist)") from None
+    except OSError as exc:  # ELOOP, EACCES, ENAMETOOLONG ...
+        raise AudioLoadError(path, f"cannot read: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise AudioLoadError(path, "is a directory, not an audio file")
+    if not stat.S_ISREG(st.st_mode):
+        kind = ("a named pipe (FIFO)" if stat.S_ISFIFO(st.st_mode) else
+                "a socket" if stat.S_ISSOCK(st.st_mode) else "a device file")
+        raise AudioLoadError(path, f"not a regular file: {kind}")
+    if st.st_size == 0:
+        raise AudioLoadError(path, "empty file (0 bytes)")
+
+
+def _within_full_scale(y: np.ndarray) -> np.ndarray:
+    """Samples in [-1, 1], as documented: a float file whose samples go past full scale
+    (an unnormalised export) is scaled down by its peak, so its level cannot change what the
+    model hears beyond what a normalised copy would."""
+    peak = float(np.max(np.abs(y))) if y.size else 0.0
+    return y / peak if peak > 1.0 else y
 
 
 def resample(y: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
@@ -120,13 +150,13 @@ def _import_av():
     return av
 
 
-def _read_pyav(path: Path, offset: float, duration: float | None, sf_error=None):
+def _read_pyav(path: Path, offset: float, duration: float | None):
     av = _import_av()
     try:
         container = av.open(str(path))
     except Exception as exc:
-        reason = _short(sf_error or exc)
-        raise AudioLoadError(path, f"not a recognised audio file ({reason})") from None
+        raise AudioLoadError(path, "not a recognised audio file (no decoder could read "
+                                   f"it: {_short(exc)})") from None
     try:
         streams = container.streams.audio
         if not streams:
@@ -189,6 +219,7 @@ def _short(exc: BaseException | None) -> str:
     text = str(exc).strip().splitlines()[0] if exc and str(exc).strip() else type(exc).__name__
     text = re.sub(r"^Error opening '.*?': ", "", text)  # libsndfile
     text = re.sub(r":\s*'[^']*'$", "", text)  # FFmpeg: "[Errno 1094995529] Invalid data...: 'path'"
+    text = re.sub(r"\s*\(?possibly a pipe\??\)?", "", text)  # libsndfile's guess, untrue here
     return re.sub(r"^\[Errno -?\d+\]\s*", "", text)[:160]
 
 
@@ -213,6 +244,8 @@ def check_signal(y, sr: int, path, *, min_duration: float = DEFAULT_MIN_DURATION
                                    f"{min_duration:g} s")
     if len(y) and float(np.max(np.abs(y))) < SILENCE_PEAK:
         raise AudioLoadError(path, "silent: the peak level is below -80 dBFS")
+    if len(y) and float(np.ptp(y)) < 2 * SILENCE_PEAK:  # a constant (DC) level: no sound
+        raise AudioLoadError(path, "no sound: the signal is a constant (DC) level")
 
 
 def load_checked(path, sr: int, *, min_duration: float = DEFAULT_MIN_DURATION,

@@ -86,3 +86,19 @@ def selected_catalog(data, *, split=None, subset=None, audio_dir=None):
     if split:
         return apply_split_lists(cat, {"selected": split}).subset("selected")
     return cat.subset(subset) if subset else cat
+
+
+def report(kind: str, path, reason, *, file=None) -> None:
+    """``kind: path: reason`` as exactly one line on standard error (or ``file``): control
+    characters in a file name or a decoder's message (a newline, say) are escaped, so
+    every bad input is one line a script can read."""
+    import sys
+
+    print(f"{kind}: {one_line(path)}: {one_line(reason)}",
+          file=sys.stderr if file is None else file)
+
+
+def one_line(text) -> str:
+    import re
+
+    return re.sub(r"[\x00-\x1f\x7f]", lambda m: repr(m.group())[1:-1], str(text))

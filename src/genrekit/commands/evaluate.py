@@ -7,6 +7,7 @@ from .common import (
     add_cache_arg,
     add_catalog_selection,
     add_jobs_arg,
+    report,
     selected_catalog,
 )
 
@@ -39,9 +40,10 @@ def run(args) -> int:
                               rule=args.aggregate, out_dir=out)
     print_report(rep)
     print(f"wrote {out / 'report.json'} and {out / 'confusion.png'}")
-    for path, reason in rep["skipped"]:
-        print(f"skipped: {path}: {reason}")
-    return 0
+    skipped = [(str(e), r) for e, r in cat.missing] + [tuple(s) for s in rep["skipped"]]
+    for path, reason in skipped:  # not scored: the numbers above leave these songs out
+        report("skipped", path, reason)
+    return 1 if skipped else 0
 
 
 def print_report(rep: dict) -> None:

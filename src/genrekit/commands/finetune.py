@@ -3,7 +3,7 @@ the bundled one) adapted to a new label set: same features and backbone, a new h
 
 from __future__ import annotations
 
-from .common import add_audio_dir_arg, add_cache_arg, add_jobs_arg
+from .common import add_audio_dir_arg, add_cache_arg, add_jobs_arg, report
 
 
 def add_arguments(p) -> None:
@@ -11,8 +11,9 @@ def add_arguments(p) -> None:
     p.add_argument("data", help="your labelled catalog: a folder per genre or a CSV")
     p.add_argument("--out", required=True, help="run folder")
     p.add_argument("--epochs", type=int, default=None,
-                   help="default: 40 for a frozen-backbone model (the bundled one: epochs of "
-                   "the head alone take seconds), else 15")
+                   help="default: for a model with a song head (the bundled one) one closed "
+                   "fit of a new song head on the frozen backbone (seconds); 40 for another "
+                   "frozen-backbone model, else 15. Giving --epochs trains a slice head")
     p.add_argument("--freeze-epochs", type=int, default=None,
                    help="epochs that train only the new head before everything; default: "
                    "all of them for a model trained with a frozen pretrained backbone (the "
@@ -43,6 +44,10 @@ def finetune_config(ckpt: dict, args):
     d["train"] = {**TrainConfig().__dict__, "epochs": epochs, "lr": args.lr,
                   "freeze_epochs": freeze, "patience": 0,
                   "cache_dir": args.cache_dir, "jobs": args.jobs}
+    if was.get("head") == "song" and args.epochs is None and args.freeze_epochs is None:
+        # a song head (the bundled model's): refit it on the new labels, one pass
+        d["train"].update(epochs=1, freeze_epochs=1, head="song",
+                          head_c=was.get("head_c", 0.01), aggregate="geometric")
     return Config.from_dict(d).override(args.set)
 
 
@@ -73,5 +78,5 @@ def run(args) -> int:
           f"best epoch {b['epoch']}: valid accuracy {b['valid_accuracy']:.3f}, macro-F1 "
           f"{b['valid_macro_f1']:.3f} -> {res.best_path}")
     for path, reason in res.failures:
-        print(f"failed: {path}: {reason}", file=sys.stderr)
+        report("failed", path, reason)
     return 1 if res.failures else 0

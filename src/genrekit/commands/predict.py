@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 
-from .common import add_cache_arg, add_model_args
+from .common import add_cache_arg, add_model_args, report
 
 
 def add_arguments(p) -> None:
@@ -78,7 +78,7 @@ def run(args) -> int:
         plot_timelines(results, args.timeline_png, classes=clf.classes_)
         print(f"wrote {args.timeline_png}", file=sys.stderr)
     for path, reason in errors:
-        print(f"error: {path}: {reason}", file=sys.stderr)
+        report("error", path, reason)
     return 1 if errors else 0
 
 
@@ -105,7 +105,7 @@ def run_ray(paths, missing, args) -> int:
                          actors=args.actors, device=args.device, cache_dir=args.cache_dir,
                          top_k=args.top_k, aggregate=args.aggregate, verbose=args.verbose)
     for path, reason in missing:
-        print(f"error: {path}: {reason}", file=sys.stderr)
+        report("error", path, reason)
     print(f"{counts['predicted']} predicted, {counts['failed']} failed (rows with an error), "
           f"{counts['skipped']} already in {args.out}", file=sys.stderr)
     return 1 if (counts["failed"] or missing) else 0

@@ -11,6 +11,7 @@ from .common import (
     add_cache_arg,
     add_feature_args,
     add_jobs_arg,
+    report,
     spec_from_args,
 )
 
@@ -102,7 +103,7 @@ def run(args) -> int:
           f"{len(failures)} failed; cache: {args.cache_dir}")
     if failures:
         for f, reason in failures:
-            print(f"failed: {f}: {reason}", file=sys.stderr)
+            report("failed", f, reason)
         print(f"failures listed in {failures_csv}", file=sys.stderr)
         return 1
     return 0

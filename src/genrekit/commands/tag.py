@@ -3,9 +3,7 @@ and ``genrekit tag --undo JOURNAL``."""
 
 from __future__ import annotations
 
-import sys
-
-from .common import add_jobs_arg, add_model_file_arg
+from .common import add_jobs_arg, add_model_file_arg, report
 
 
 def add_arguments(p) -> None:
@@ -57,10 +55,10 @@ def run(args) -> int:
             db.close()
     _print(results, header="dry run: nothing written" if args.dry_run else "tag")
     for entry, reason in cat.missing:
-        print(f"error: {entry}: {reason}", file=sys.stderr)
+        report("error", entry, reason)
     bad = [r for r in results if r.action in ("error", "skipped")]
     for r in bad:
-        print(f"{r.action}: {r.file}: {r.reason}", file=sys.stderr)
+        report(r.action, r.file, r.reason)
     return 1 if bad or cat.missing else 0
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .common import add_audio_dir_arg, add_cache_arg, add_jobs_arg
+from .common import add_audio_dir_arg, add_cache_arg, add_jobs_arg, report
 
 
 def add_arguments(p) -> None:
@@ -77,7 +77,7 @@ def run(args) -> int:
     if os.environ.get("RANK", "0") != "0":  # one report per run, from rank 0
         return 1 if res.failures else 0
     for path, reason in res.failures:
-        print(f"failed: {path}: {reason}", file=sys.stderr)
+        report("failed", path, reason)
     b = res.best
     if b:
         print(f"best epoch {b['epoch']}: valid per-song accuracy {b['valid_accuracy']:.3f}, "

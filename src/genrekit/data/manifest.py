@@ -7,6 +7,7 @@ entries that could not be used (``missing``), which are reported, never silently
 from __future__ import annotations
 
 import csv
+import os
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -63,16 +64,47 @@ class Catalog:
 
 
 def scan_audio(paths) -> Catalog:
-    """Unlabelled catalog of the audio files in ``paths`` (files or folders, recursive)."""
+    """Unlabelled catalog of the audio files in ``paths`` (files or folders, recursive).
+
+    Entries named as audio that cannot be read as a file (a FIFO or socket, a dangling
+    symbolic link, a link loop) are reported in ``Catalog.missing`` with the reason; none is
+    ever opened, so none can block the scan."""
     tracks, missing = [], []
     for p in map(Path, paths):
         if p.is_dir():
-            tracks += [Track(f) for f in sorted(p.rglob("*")) if f.is_file() and is_audio_path(f)]
-        elif p.exists():
-            tracks.append(Track(p))
+            found, bad = _walk_audio(p)
+            tracks += [Track(f) for f in found]
+            missing += bad
+        elif p.exists() or p.is_symlink():
+            tracks.append(Track(p))  # decoding says what is wrong with it, if anything
         else:
             missing.append((str(p), "not found"))
     return Catalog(tracks, None, missing)
+
+
+def _walk_audio(root: Path) -> tuple[list[Path], list[tuple[str, str]]]:
+    """Audio files below ``root`` (links to files followed, links to folders not: no loop),
+    and ``(path, reason)`` for audio-named entries that are not readable regular files."""
+    from ..audio import check_regular_file
+    from ..errors import AudioLoadError
+
+    found, bad = [], []
+    for d, dirs, files in os.walk(root):
+        dirs.sort()
+        for name in sorted(files) + sorted(x for x in dirs if os.path.islink(Path(d) / x)):
+            f = Path(d) / name
+            if not is_audio_path(f):
+                continue
+            try:
+                check_regular_file(f)
+            except AudioLoadError as exc:
+                if exc.reason.startswith("empty file"):
+                    found.append(f)  # decoding reports it like any bad file
+                else:
+                    bad.append((str(f), exc.reason))
+                continue
+            found.append(f)
+    return found, bad
 
 
 def from_folder(root) -> Catalog:
@@ -84,14 +116,15 @@ def from_folder(root) -> Catalog:
     if not root.is_dir():
         raise ParameterError(f"{root}: not a folder")
     tracks = []
+    missing = []
     for d in sorted(p for p in root.iterdir() if p.is_dir() and p.name != "splits"):
-        for f in sorted(d.rglob("*")):
-            if f.is_file() and is_audio_path(f):
-                tracks.append(Track(f, d.name))
+        found, bad = _walk_audio(d)
+        tracks += [Track(f, d.name) for f in found]
+        missing += bad
     if not tracks:
         raise ParameterError(f"{root}: no audio files in label sub-folders "
                              "(expected <root>/<genre>/<file>)")
-    cat = Catalog(tracks, root)
+    cat = Catalog(tracks, root, missing)
     split_dir = root / "splits"
     lists = {s: split_dir / f"{s}.txt" for s in ("train", "valid", "test")}
     lists = {s: p for s, p in lists.items() if p.exists()}
@@ -112,7 +145,7 @@ def from_csv(csv_path, *, audio_dir=None, path_col: str | None = None,
         raise ParameterError(f"{csv_path}: CSV not found")
     root = Path(audio_dir) if audio_dir else csv_path.parent
     with open(csv_path, newline="", encoding="utf-8-sig") as f:
-        reader = csv.DictReader(f)
+        reader = csv.DictReader(f, delimiter=_sniff_delimiter(f))
         cols = reader.fieldnames or []
         pcol = _pick(cols, path_col, PATH_COLUMNS, "path", csv_path, required=True)
         lcol = _pick(cols, label_col, LABEL_COLUMNS, "label", csv_path, required=False)
@@ -137,7 +170,31 @@ def from_csv(csv_path, *, audio_dir=None, path_col: str | None = None,
         group = (row.get(gcol) or "").strip() or None if gcol else None
         split = (row.get(scol) or "").strip() or None if scol else None
         tracks.append(Track(p, label, group, split))
-    return Catalog(tracks, root, missing)
+    return Catalog(_unique(tracks, missing), root, missing)
+
+
+def _sniff_delimiter(f) -> str:
+    """``,`` unless the header line is clearly separated by ``;``, tab or ``|``."""
+    header = f.readline()
+    f.seek(0)
+    counts = {d: header.count(d) for d in (",", ";", "\t", "|")}
+    best = max(counts, key=counts.get)
+    return best if counts[best] > counts[","] else ","
+
+
+def _unique(tracks: list[Track], missing: list) -> list[Track]:
+    """The first row of each file (the same file listed twice, say once by a relative and
+    once by an absolute path, would otherwise sit in two splits); later rows are reported."""
+    seen, out = {}, []
+    for t in tracks:
+        key = os.path.realpath(t.path)
+        if key in seen:
+            missing.append((str(t.path), f"listed twice (also as {seen[key]}); the first "
+                                         "row is used"))
+            continue
+        seen[key] = str(t.path)
+        out.append(t)
+    return out
 
 
 def load_catalog(data, *, audio_dir=None, **csv_kwargs) -> Catalog:

@@ -8,9 +8,16 @@ Input: one channel of ``mel_logc`` features (16 kHz, n_fft 512, hop 256, 96 mels
 first spatial axis. Layers, padding and BatchNorm epsilon (1e-3) are the original's, so the
 50 tag probabilities match it (tests/test_musicnn.py).
 
+Two pretrained networks ship: ``pretrained="msd"`` (MSD_musicnn, Million Song Dataset
+tags) and ``"mtt"`` (MTT_musicnn, MagnaTagATune tags).
+
 The genre head sits on an embedding of the pretrained network (``embedding``):
 ``"pool"`` (default: max and mean over time of the 753 front+mid-end features, 1506-d, what
-the original's own back-end reads), ``"max_pool"`` (753-d) or ``"penultimate"`` (200-d).
+the original's own back-end reads), ``"max_pool"`` (753-d), ``"penultimate"`` (200-d) or
+``"tags"`` (the 50 tag logits of the pretrained tagger).
+
+``musicnn_fusion`` reads the same input with several of the networks and puts one head on
+their concatenated embeddings.
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ from .layers import Backbone
 from .registry import register_model
 
 N_MELS = 96
-EMBEDDINGS = {"pool": 2 * 753, "max_pool": 753, "penultimate": 200}
+EMBEDDINGS = {"pool": 2 * 753, "max_pool": 753, "penultimate": 200, "tags": 50}
 
 
 def _bn2d(c):
@@ -83,8 +90,8 @@ class Musicnn(Backbone):
                                   nn.Linear(dim, num_classes))
         if pretrained:
             self.load_pretrained(pretrained)
-        if not keep_tagger:  # layers the genre head never reads: not trained, not shipped
-            del self.tagger
+        if not keep_tagger and embedding != "tags":  # layers the head never reads: not
+            del self.tagger                           # trained, not shipped
             if embedding != "penultimate":
                 del self.pool_bn, self.dense, self.dense_bn
 
@@ -141,6 +148,8 @@ class Musicnn(Backbone):
         mx, _, pool = self._pooled(x)
         if self.embedding == "max_pool":
             return mx
+        if self.embedding == "tags":
+            return self.tagger(self.drop(self._penultimate(pool)))
         return self._penultimate(pool) if self.embedding == "penultimate" else pool
 
 
@@ -163,3 +172,40 @@ def tag_names(name: str = "msd") -> list[str]:
 @register_model
 def musicnn(num_classes: int, in_channels: int = 1, **kwargs):
     return Musicnn(num_classes, in_channels, **kwargs)
+
+
+class MusicnnFusion(Backbone):
+    """Several pretrained musicnn networks on the same input; one head on their
+    concatenated embeddings (``embedding`` per network, in the order of ``nets``)."""
+
+    expects_features = Musicnn.expects_features
+    takes_raw_features = True
+    inference_batch_size = 1
+
+    def __init__(self, num_classes: int, in_channels: int = 1, *,
+                 nets: tuple[str, ...] | list[str] = ("msd", "mtt"),
+                 embedding: str | tuple[str, ...] | list[str] = "pool", dropout: float = 0.5,
+                 pretrained: bool | None = True):
+        super().__init__()
+        if len(nets) < 2:
+            raise ParameterError(f"musicnn_fusion needs at least 2 networks, got {list(nets)}")
+        embs = [embedding] * len(nets) if isinstance(embedding, str) else list(embedding)
+        if len(embs) != len(nets):
+            raise ParameterError(f"one embedding per network: {list(nets)} vs {embs}")
+        self.nets = nn.ModuleList(
+            Musicnn(num_classes, in_channels, pretrained=n if pretrained else None,
+                    embedding=e, dropout=dropout) for n, e in zip(nets, embs, strict=True))
+        for net in self.nets:  # one head, on the concatenation
+            del net.head
+        dim = sum(EMBEDDINGS[e] for e in embs)
+        self.num_features = dim
+        self.head = nn.Sequential(nn.BatchNorm1d(dim), nn.Dropout(dropout),
+                                  nn.Linear(dim, num_classes))
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([net.forward_features(x) for net in self.nets], 1)
+
+
+@register_model
+def musicnn_fusion(num_classes: int, in_channels: int = 1, **kwargs):
+    return MusicnnFusion(num_classes, in_channels, **kwargs)
