@@ -184,9 +184,10 @@ picture: `docs/default_confusion.png`):
 ## Limits
 - 10 Western genres as GTZAN defines them ({', '.join(classes)}); music outside them still
   gets one of these labels. Read `score` and the top-k, not only the label.
-- Weakest genres by CV recall: rock (mostly called blues or country: the copy holds 19
-  rock clips by few artists) and reggae. Blues and jazz are complete in the copy; the other
-  genres have 18-24 clips.
+- Weakest genres by CV recall: rock (more often called blues than rock, then country: the
+  copy holds 19 rock clips by few artists), reggae (often called disco) and blues (some
+  called reggae or rock). Blues and jazz are complete in the copy; the other genres have
+  18-24 clips.
 - GTZAN holds 30 s clips of commercial recordings from the 2000s and earlier, mostly from
   radio and CDs; newer production styles, other cultures' music, live recordings and
   spoken word are out of distribution. The backbone's tags come from MSD listeners'
