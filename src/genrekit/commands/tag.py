@@ -31,7 +31,10 @@ def run(args) -> int:
     if args.undo:
         results = undo(args.undo)
         _print(results, header="undo")
-        return 1 if any(r.action in ("skipped", "error") for r in results) else 0
+        bad = [r for r in results if r.action in ("skipped", "error")]
+        for r in bad:
+            report(r.action, r.file, r.reason)
+        return 1 if bad else 0
     if not args.paths:
         raise ParameterError("give audio files or folders to tag (or --undo JOURNAL)")
     from ..data.manifest import scan_audio

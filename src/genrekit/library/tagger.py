@@ -63,7 +63,7 @@ def tag_files(paths, classifier, *, field_name: str = "genre", mode: str = "fill
         try:
             tag_kind(p)
             digest = file_digest(p)
-            prev = state.get(p)
+            prev = state.get(os.path.abspath(p))
             if prev and prev.get("status") == "done" and prev.get("hash_after") == digest:
                 results[p] = TagResult(p, "done-before", prev["old"], prev["new"],
                                        reason="already written by this journal")
@@ -100,11 +100,11 @@ def tag_files(paths, classifier, *, field_name: str = "genre", mode: str = "fill
             r.reason = "already set" if mode != "fill" else "field not empty (mode fill)"
             continue
         r.new = new
+        if _read_only(p):  # a dry run says what the real run would do
+            r.action, r.reason = "skipped", "read-only"
+            continue
         if dry_run:
             r.action = "would-write"
-            continue
-        if _read_only(p):
-            r.action, r.reason = "skipped", "read-only"
             continue
         if file_digest(p) != digest:
             r.action, r.reason = "skipped", "file changed during the run"
@@ -156,20 +156,54 @@ def _predict(classifier, todo, store, mid, jobs, progress):
 
 
 def undo(journal) -> list[TagResult]:
-    """Restore the old values of every ``done`` write whose file is still as written."""
+    """Restore the old values of every write the journal records, from any folder (files are
+    recorded by absolute path).
+
+    - ``done`` writes whose file is still as written are restored;
+    - a write whose ``done`` line is missing (the run was killed in between) is restored if
+      the file holds the planned new values, reported unchanged if the write never
+      happened, skipped if the file changed otherwise;
+    - journal lines that are not genrekit entries are reported as errors (nothing is
+      guessed from them).
+    """
     jr = Journal(journal)
+    if not jr.path.is_file():
+        from ..errors import ParameterError
+
+        raise ParameterError(f"{journal}: no such journal file")
     results = []
-    for p, e in reversed(list(jr.state().items())):
-        if e.get("status") != "done":
+    state = jr.state()
+    for n, why in jr.bad_lines:
+        results.append(TagResult(f"{journal}:{n}", "error", reason=f"journal line skipped: {why}"))
+    for p, e in reversed(list(state.items())):
+        if e.get("status") not in ("done", "planned"):
             continue
         if not os.path.exists(p):
             results.append(TagResult(p, "skipped", e["new"], e["old"], reason="file is gone"))
             continue
-        if file_digest(p) != e["hash_after"]:
-            results.append(TagResult(p, "skipped", e["new"], e["old"],
-                                     reason="file changed since genrekit wrote it"))
+        try:
+            digest = file_digest(p)
+            if e["status"] == "planned":  # killed between the write and its 'done' line
+                if digest == e["hash_before"]:
+                    results.append(TagResult(p, "unchanged", e["old"], e["old"],
+                                             reason="the interrupted write never happened"))
+                    continue
+                if read_tag(p, e.get("field", "genre")) != e["new"]:
+                    results.append(TagResult(p, "skipped", e["new"], e["old"],
+                                             reason="file changed since genrekit planned "
+                                                    "its write"))
+                    continue
+            elif digest != e["hash_after"]:
+                results.append(TagResult(p, "skipped", e["new"], e["old"],
+                                         reason="file changed since genrekit wrote it"))
+                continue
+            write_tag(p, e["old"], e.get("field", "genre"))
+        except (TagError, OSError) as exc:
+            results.append(TagResult(p, "error", e["new"], e["old"],
+                                     reason=getattr(exc, "reason", None) or str(exc)))
             continue
-        write_tag(p, e["old"], e.get("field", "genre"))
         jr.append(file=p, status="undone", hash_after_undo=file_digest(p))
-        results.append(TagResult(p, "restored", e["new"], e["old"]))
+        results.append(TagResult(p, "restored", e["new"], e["old"],
+                                 reason="" if e["status"] == "done" else
+                                 "the write was interrupted before its done line"))
     return results

@@ -70,9 +70,15 @@ def read_tag(path, field: str = "genre") -> list[str]:
 
 
 def write_tag(path, values: list[str], field: str = "genre") -> None:
-    """Set the field to ``values`` (an empty list removes it), atomically."""
+    """Set the field to ``values`` (an empty list removes it), atomically.
+
+    The file keeps what it is: through a symbolic link the link's target is written and the
+    link stays; the new copy keeps the owner, group and mode; a file with several hard links
+    is rewritten in place (after the tagged copy is complete and synced), so every name
+    still shows the same file."""
     kind = tag_kind(path)
-    path = Path(path)
+    path = Path(os.path.realpath(path))  # a link stays a link: write its target
+    st = os.stat(path)
     tmp = path.with_name(f".{path.name}.genrekit-tmp")
     shutil.copy2(path, tmp)
     try:
@@ -101,7 +107,26 @@ def write_tag(path, values: list[str], field: str = "genre") -> None:
         f.save()
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
+        if st.st_nlink > 1:  # hard links: same inode, new bytes
+            _copy_into(tmp, path)
+            tmp.unlink()
+            return
+        if hasattr(os, "chown"):
+            try:
+                os.chown(tmp, st.st_uid, st.st_gid)  # root tagging another user's file
+            except PermissionError:
+                pass  # not allowed to give it away: the owner is then this user
+        os.chmod(tmp, st.st_mode & 0o7777)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _copy_into(src: Path, dst: Path) -> None:
+    """Overwrite ``dst``'s bytes with ``src``'s in place (keeps its inode and links)."""
+    with open(src, "rb") as fi, open(dst, "r+b") as fo:
+        shutil.copyfileobj(fi, fo, 1 << 20)
+        fo.truncate()
+        fo.flush()
+        os.fsync(fo.fileno())
