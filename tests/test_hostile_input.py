@@ -107,3 +107,101 @@ def test_error_lines_stay_one_line_whatever_the_file_name(tmp_path, tiny_checkpo
     assert main(["predict", str(bad), "--model", str(tiny_checkpoint)]) == 1
     lines = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("error:")]
     assert len(lines) == 1 and "two\\nlines.wav" in lines[0]
+
+
+def test_a_file_replaced_while_it_is_read_never_poisons_the_cache(tmp_path, monkeypatch):
+    from genrekit.engine import jobs
+    from genrekit.engine.local import preprocess
+    from genrekit.features import FeatureSpec
+
+    spec = FeatureSpec(names=("mel",), n_mels=32)
+    song = write(tmp_path / "a.wav", tone(440, 2.0))
+    real = jobs.FileJob.features
+
+    def swapped(self, path):  # another song arrives under the same name mid-read
+        X = real(self, path)
+        write(path, tone(880, 2.0))
+        return X
+
+    monkeypatch.setattr(jobs.FileJob, "features", swapped)
+    res = preprocess([song], spec, tmp_path / "c")
+    assert res.failures == [(str(song), jobs.CHANGED)] and res.computed == 0
+    monkeypatch.undo()
+    again = preprocess([song], spec, tmp_path / "c")  # the new content is computed afresh
+    assert again.computed == 1 and not again.failures
+
+
+def test_workers_die_with_a_killed_parent(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = (
+        "import os, signal, sys, time\n"
+        "from genrekit.engine.pool import worker_pool\n"
+        "with worker_pool(2) as pool:\n"
+        "    futs = [pool.submit(time.sleep, 60) for _ in range(2)]\n"
+        "    time.sleep(2)\n"
+        "    print(' '.join(str(p) for p in pool._processes), flush=True)\n"
+        "    os.kill(os.getpid(), signal.SIGKILL)\n")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=60)
+    pids = [int(p) for p in out.stdout.split()]
+    assert len(pids) == 2 and out.returncode == -signal.SIGKILL
+    deadline = time.time() + 10
+    while time.time() < deadline and any(_alive(p) for p in pids):
+        time.sleep(0.2)
+    assert not any(_alive(p) for p in pids)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split()[2] != "Z"  # a zombie has exited
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.parametrize("meta,why", [
+    ("{not json", "not JSON"),
+    ("[1, 2]", "JSON list"),
+    ('{"features": {}, "slices": {}, "model": {}}', "lacks classes"),
+    ("CLASSES5", "outputs 3 classes but its metadata names 5"),
+    ("CHANNELS", "channels"),
+])
+def test_onnx_files_with_bad_metadata_get_a_typed_error(meta, why, tmp_path, tiny_checkpoint):
+    import json as _json
+
+    import onnx
+
+    from genrekit.errors import CheckpointError
+    from genrekit.export import export_onnx
+    from genrekit.inference.classifier import load_classifier
+
+    good = export_onnx(tiny_checkpoint, tmp_path / "good.onnx")
+    m = onnx.load(str(good))
+    entry = next(p for p in m.metadata_props if p.key == "genrekit")
+    real = _json.loads(entry.value)
+    if meta == "CLASSES5":
+        meta = _json.dumps({**real, "classes": ["a", "b", "c", "d", "e"]})
+    elif meta == "CHANNELS":
+        meta = _json.dumps({**real, "features": {**real["features"],
+                                                 "names": ["mel", "hpss"]}})
+    entry.value = meta
+    onnx.save(m, str(tmp_path / "bad.onnx"))
+    with pytest.raises(CheckpointError, match=why):
+        load_classifier(tmp_path / "bad.onnx")
+
+
+def test_a_checkpoint_with_unknown_model_options_gets_a_typed_error(tmp_path, tiny_checkpoint):
+    from genrekit.checkpoint import load_checkpoint, save_checkpoint
+    from genrekit.errors import CheckpointError
+    from genrekit.inference.classifier import load_classifier
+
+    ck = load_checkpoint(tiny_checkpoint)
+    ck = {k: v for k, v in ck.items() if k not in ("format", "format_version")}
+    ck["model"] = {**ck["model"], "kwargs": {"evil": 1}}
+    save_checkpoint(tmp_path / "crafted.pt", ck)
+    with pytest.raises(CheckpointError, match=r"model options \['evil'\] do not fit"):
+        load_classifier(tmp_path / "crafted.pt")

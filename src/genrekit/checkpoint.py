@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .errors import CheckpointError
+from .errors import CheckpointError, ParameterError
 
 FORMAT = "genrekit-checkpoint"
 FORMAT_VERSION = 1
@@ -60,8 +60,13 @@ def build_model(ckpt: dict, path="<checkpoint>"):
     from .models import create_model
 
     spec = FeatureSpec.from_dict(ckpt["features"])
-    model = create_model(ckpt["model"]["name"], num_classes=len(ckpt["classes"]),
-                         in_channels=spec.n_channels, **ckpt["model"].get("kwargs", {}))
+    kwargs = ckpt["model"].get("kwargs", {})
+    try:
+        model = create_model(ckpt["model"]["name"], num_classes=len(ckpt["classes"]),
+                             in_channels=spec.n_channels, **kwargs)
+    except (TypeError, ParameterError) as exc:  # options this model does not take
+        raise CheckpointError(path, f"model options {sorted(kwargs)} do not fit "
+                                    f"{ckpt['model']['name']!r} ({exc})") from None
     try:
         model.load_state_dict(ckpt["state_dict"])
     except RuntimeError as exc:

@@ -57,6 +57,9 @@ def failure_reason(exc: BaseException) -> str:
         return getattr(exc, "reason", None) or str(exc)
     if isinstance(exc, MemoryError):
         return "out of memory while computing features"
+    if isinstance(exc, OSError) and exc.strerror:  # a full disk, a lost mount, permissions
+        where = f" ({exc.filename})" if exc.filename else ""
+        return f"cannot write the feature cache: {exc.strerror}{where}"
     return f"unexpected {type(exc).__name__}: {str(exc)[:200]}"  # a bug or an odd file
 
 
@@ -103,12 +106,30 @@ def compute_entry(path: str, key: str, job: FileJob, address: CacheAddress):
     cache = address.open()
     _, X, exc = run_file(path, job)
     if exc is not None:
+        if not _same_content(path, key):  # the file was replaced: not its bytes' failure
+            return path, key, CHANGED
         return path, key, record_failure(cache, key, exc)
+    if not _same_content(path, key):  # never store one song's features under another's hash
+        return path, key, CHANGED
     try:
         cache.put(key, X)
     except Exception as err:  # a full disk fails this file, not the batch
         return path, key, failure_reason(err)
     return path, key, None
+
+
+#: The reason for a file whose bytes changed between hashing and decoding.
+CHANGED = "file changed while it was being read (nothing cached; run again)"
+
+
+def _same_content(path: str, key: str) -> bool:
+    """Do the file's bytes still hash to ``key`` (the content its entry is stored under)?"""
+    from ..features.cache import file_digest
+
+    try:
+        return file_digest(path) == key
+    except OSError:
+        return False
 
 
 def process_file(path: str, job: FileJob, address: CacheAddress):

@@ -37,8 +37,27 @@ _WORKER_PIN = ExitStack()
 
 
 def _init_worker():
-    """Each worker is one core for its whole life."""
+    """Each worker is one core for its whole life, and dies with its parent (a killed
+    ``preprocess`` must not leave workers writing entries)."""
+    _die_with_parent()
     _WORKER_PIN.enter_context(single_core())
+
+
+def _die_with_parent() -> None:
+    """Linux: SIGTERM this process when its parent dies (prctl PR_SET_PDEATHSIG)."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import os
+    import signal
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() == 1:  # the parent is already gone
+        os._exit(1)
 
 
 def _numba_threads_started() -> bool:

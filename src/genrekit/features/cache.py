@@ -126,7 +126,10 @@ class FeatureCache:
         from ..fileio import atomic_write_text
 
         if self._digests_dirty:
-            atomic_write_text(self.root / "digests.json", json.dumps(self._digests))
+            try:
+                atomic_write_text(self.root / "digests.json", json.dumps(self._digests))
+            except OSError:  # a memo only (a full disk): the next run hashes again
+                return
             self._digests_dirty = False
 
     def failure(self, key: str) -> str | None:

@@ -68,4 +68,42 @@ def read_onnx_meta(path, session=None) -> dict:
     if ONNX_META_KEY not in props:
         raise CheckpointError(path, "ONNX model without genrekit metadata (export it with "
                                     "`genrekit export`)")
-    return json.loads(props[ONNX_META_KEY])
+    try:
+        meta = json.loads(props[ONNX_META_KEY])
+    except ValueError:
+        raise CheckpointError(path, "its genrekit metadata is not JSON") from None
+    _check_meta(path, meta, session)
+    return meta
+
+
+def _check_meta(path, meta, session) -> None:
+    """Refuse metadata that cannot describe this graph (typed, naming what is wrong)."""
+    from ..errors import GenrekitError
+    from ..features.spec import FeatureSpec
+
+    if not isinstance(meta, dict):
+        raise CheckpointError(path, f"its genrekit metadata is a JSON {type(meta).__name__}, "
+                                    "not an object")
+    missing = [k for k in ("classes", "features", "slices", "model") if k not in meta]
+    if missing:
+        raise CheckpointError(path, f"its genrekit metadata lacks {', '.join(missing)}")
+    classes = meta["classes"]
+    if (not isinstance(classes, list) or len(classes) < 2
+            or not all(isinstance(c, str) for c in classes)):
+        raise CheckpointError(path, "its metadata's classes are not a list of 2+ names")
+    if not isinstance(meta["model"], dict) or "name" not in meta["model"]:
+        raise CheckpointError(path, "its metadata's model has no name")
+    if not isinstance(meta["slices"], dict) or "slice_seconds" not in meta["slices"]:
+        raise CheckpointError(path, "its metadata's slices are incomplete")
+    try:
+        spec = FeatureSpec.from_dict(meta["features"])
+    except (GenrekitError, TypeError, ValueError, AttributeError) as exc:
+        raise CheckpointError(path, f"its metadata's features are invalid ({exc})") from None
+    out_k = session.get_outputs()[0].shape[-1]
+    if isinstance(out_k, int) and out_k != len(classes):
+        raise CheckpointError(path, f"the graph outputs {out_k} classes but its metadata "
+                                    f"names {len(classes)}")
+    shape = session.get_inputs()[0].shape
+    if len(shape) != 4 or (isinstance(shape[1], int) and shape[1] != spec.n_channels):
+        raise CheckpointError(path, f"the graph takes input {shape} but its metadata's "
+                                    f"features have {spec.n_channels} channels")
