@@ -76,6 +76,8 @@ def load_audio(path, sr: int | None = 22050, mono: bool = True, offset: float = 
         y = y.mean(axis=0, keepdims=True)
     if sr is not None and sr != native_sr:
         y = resample(y, native_sr, sr)
+        if np.abs(y).max(initial=0.0) > 1.0:  # the resampler's overshoot near full scale
+            y = np.clip(y, -1.0, 1.0)
     else:
         sr = native_sr
     y = np.ascontiguousarray(y[0] if mono else y, dtype=np.float32)
