@@ -49,3 +49,22 @@ def _text_file(tmp_path):
     p = tmp_path / "notes.mp3"
     p.write_text("definitely not audio\n" * 20)
     return str(p)
+
+
+def test_api_docs_render_in_a_browser(tiny_checkpoint):
+    """/docs shows the API (Swagger UI 5 from the app itself renders OpenAPI 3.1)."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    from genrekit import GenreClassifier
+    from genrekit.serve.app import create_app
+
+    with LiveServer(create_app(GenreClassifier.load(tiny_checkpoint))) as srv, \
+            sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_page()
+            page.goto(srv.url + "/docs")
+            page.wait_for_selector(".opblock-summary-path", timeout=30_000)
+            text = page.inner_text("body")
+            assert "Unable to render" not in text and "/v1/predict" in text
+        finally:
+            browser.close()

@@ -21,14 +21,21 @@ DEFAULT_MAX_UPLOAD = 50 * 1024 * 1024
 
 
 def create_app(classifier, *, max_upload: int = DEFAULT_MAX_UPLOAD, max_concurrency: int = 2,
-               top_k: int = 5):
+               top_k: int = 5, read_timeout: float = 30.0, temp_budget: int | None = None):
+    """The app. ``read_timeout``: seconds an upload may send nothing before it is dropped
+    (408); ``temp_budget``: bytes of uploads held on disk at once over all requests
+    (default: ``max_upload`` times (``max_concurrency`` + 2)); beyond it, 503."""
     from contextlib import asynccontextmanager
 
     from fastapi import FastAPI, Request
     from fastapi.responses import FileResponse, JSONResponse
     from starlette.concurrency import run_in_threadpool
 
+    from .upload import TempBudget
+
     state = {"tmp": None, "sem": None}
+    budget = TempBudget(temp_budget if temp_budget is not None
+                        else max_upload * (max_concurrency + 2))
 
     @asynccontextmanager
     async def lifespan(app):
@@ -66,7 +73,18 @@ def create_app(classifier, *, max_upload: int = DEFAULT_MAX_UPLOAD, max_concurre
                             "slices": classifier.slices, "aggregate": classifier.rule,
                             "metrics": classifier.metrics}]}
 
-    @app.post("/v1/predict", responses={413: {}, 415: {}, 422: {}})
+    upload_body = {"required": True, "content": {"multipart/form-data": {"schema": {
+        "type": "object", "required": ["file"],
+        "properties": {"file": {"type": "string", "format": "binary",
+                                "description": "the audio file"}}}}}}
+
+    @app.post("/v1/predict", openapi_extra={"requestBody": upload_body},
+              responses={400: {"description": "malformed upload, no `file` field, empty"},
+                         408: {"description": "the upload stalled"},
+                         413: {"description": "over the size limit"},
+                         415: {"description": "not audio"},
+                         422: {"description": "audio that cannot be decoded or used"},
+                         503: {"description": "busy: too much upload data in flight"}})
     async def predict(request: Request):
         """Multipart upload of one audio file (field ``file``) -> label, scores, top_k,
         timeline. 413: over the size limit; 415: not audio; 422: audio that cannot be
@@ -74,7 +92,8 @@ def create_app(classifier, *, max_upload: int = DEFAULT_MAX_UPLOAD, max_concurre
         if state["tmp"] is None:  # app used without its lifespan (should not happen)
             return error(503, "server is starting")
         try:
-            up = await receive_upload(request, limit=max_upload, tmp_dir=state["tmp"])
+            up = await receive_upload(request, limit=max_upload, tmp_dir=state["tmp"],
+                                      read_timeout=read_timeout, budget=budget)
         except UploadError as exc:
             return error(exc.status, exc.message)
         try:
@@ -91,6 +110,7 @@ def create_app(classifier, *, max_upload: int = DEFAULT_MAX_UPLOAD, max_concurre
             return error(422, f"{_safe(up.filename)}: {exc}")
         finally:
             up.path.unlink(missing_ok=True)
+            budget.give(up.budgeted)
         d = pred.to_dict()
         d["file"] = _safe(up.filename)
         return d
@@ -103,21 +123,25 @@ def create_app(classifier, *, max_upload: int = DEFAULT_MAX_UPLOAD, max_concurre
 
 
 def _mount_docs(app) -> None:
-    """Swagger UI at /docs, its assets served by the app itself (swagger-ui-bundle), so the
-    docs work without the internet; without that package, FastAPI's CDN-hosted page."""
+    """Swagger UI at /docs, its assets served by the app itself, so the docs work without
+    the internet: Swagger UI 5 from the fastapi-offline package (FastAPI's schema is
+    OpenAPI 3.1, which Swagger UI 4 cannot render); without it, FastAPI's CDN page."""
     from fastapi.openapi.docs import get_swagger_ui_html
 
+    assets = {}
     try:
-        import swagger_ui_bundle
+        from importlib import resources
+
         from fastapi.staticfiles import StaticFiles
 
-        app.mount("/docs-static", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path),
-                  name="docs-static")
-        assets = {"swagger_js_url": "/docs-static/swagger-ui-bundle.js",
-                  "swagger_css_url": "/docs-static/swagger-ui.css",
-                  "swagger_favicon_url": "/docs-static/favicon-32x32.png"}
+        static = resources.files("fastapi_offline") / "static"
+        if (static / "swagger-ui-bundle.js").is_file():
+            app.mount("/docs-static", StaticFiles(directory=str(static)), name="docs-static")
+            assets = {"swagger_js_url": "/docs-static/swagger-ui-bundle.js",
+                      "swagger_css_url": "/docs-static/swagger-ui.css",
+                      "swagger_favicon_url": "/docs-static/favicon.png"}
     except ImportError:
-        assets = {}
+        pass
 
     @app.get("/docs", include_in_schema=False)
     async def docs():
