@@ -205,3 +205,35 @@ def test_a_checkpoint_with_unknown_model_options_gets_a_typed_error(tmp_path, ti
     save_checkpoint(tmp_path / "crafted.pt", ck)
     with pytest.raises(CheckpointError, match=r"model options \['evil'\] do not fit"):
         load_classifier(tmp_path / "crafted.pt")
+
+
+def test_fifos_given_by_name_never_block_preprocess_or_tag(tmp_path, tiny_checkpoint, capsys):
+    from genrekit.cli import main
+
+    os.mkfifo(tmp_path / "p.wav")
+    os.mkfifo(tmp_path / "p.mp3")
+    assert main(["preprocess", str(tmp_path / "p.wav"), "--cache-dir", str(tmp_path / "c")]) == 1
+    assert "p.wav: not a regular file" in capsys.readouterr().err
+    pytest.importorskip("mutagen")
+    assert main(["tag", str(tmp_path / "p.mp3"), "--dry-run", "--model",
+                 str(tiny_checkpoint)]) == 1
+    assert "p.mp3: not a regular file" in capsys.readouterr().err
+
+
+def test_a_full_disk_is_named_and_never_a_traceback(tmp_path, monkeypatch):
+    import errno
+
+    from genrekit import fileio
+    from genrekit.engine.local import preprocess
+    from genrekit.features import FeatureSpec
+    from genrekit.features.cache import FeatureCache
+
+    def full(*a, **k):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    song = write(tmp_path / "a.wav", tone(440, 2.0))
+    monkeypatch.setattr(FeatureCache, "put", full)
+    monkeypatch.setattr(fileio, "atomic_write_text", full)  # digests.json too
+    res = preprocess([song], FeatureSpec(names=("mel",), n_mels=32), tmp_path / "c")
+    assert res.failures == [(str(song), "cannot write the feature cache: No space left on "
+                                        "device")]

@@ -87,7 +87,15 @@ def run_file(path: str, job: FileJob, features: bool = True):
 def lookup(cache: FeatureCache, path: str, digest) -> tuple[str | None, str | None,
                                                              str | None]:
     """``(status, key, reason)`` of a file before any decoding: ``cached``, ``failed``
-    (unreadable, or a failure remembered for its content), or ``None`` (to compute)."""
+    (unreadable, not a regular file, or a failure remembered for its content), or ``None``
+    (to compute). A FIFO or socket is refused before it is opened to be hashed."""
+    from ..audio import check_regular_file
+
+    try:
+        check_regular_file(path)
+    except AudioLoadError as exc:
+        if not exc.reason.startswith("empty file"):
+            return "failed", None, exc.reason
     try:
         key = digest(path)
     except FileNotFoundError:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+from ..audio import check_regular_file
+from ..errors import AudioLoadError
 from ..features.cache import file_digest
 from .journal import Journal
 from .tags import TagError, read_tag, tag_kind, write_tag
@@ -62,6 +64,7 @@ def tag_files(paths, classifier, *, field_name: str = "genre", mode: str = "fill
     for p in map(str, paths):
         try:
             tag_kind(p)
+            check_regular_file(p)  # a FIFO would block the hashing below
             digest = file_digest(p)
             prev = state.get(os.path.abspath(p))
             if prev and prev.get("status") == "done" and prev.get("hash_after") == digest:
@@ -75,7 +78,7 @@ def tag_files(paths, classifier, *, field_name: str = "genre", mode: str = "fill
                                            reason="finished by the interrupted run")
                     continue
             old = read_tag(p, field_name)
-        except TagError as exc:
+        except (TagError, AudioLoadError) as exc:
             results[p] = TagResult(p, "skipped", reason=exc.reason)
             continue
         except OSError as exc:
