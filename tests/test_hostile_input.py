@@ -237,3 +237,47 @@ def test_a_full_disk_is_named_and_never_a_traceback(tmp_path, monkeypatch):
     res = preprocess([song], FeatureSpec(names=("mel",), n_mels=32), tmp_path / "c")
     assert res.failures == [(str(song), "cannot write the feature cache: No space left on "
                                         "device")]
+
+
+def _socket_file(path):
+    import socket
+
+    s = socket.socket(socket.AF_UNIX)
+    s.bind(str(path))
+    return s
+
+
+@pytest.mark.parametrize("kind", ["fifo", "socket"])
+def test_no_path_argument_blocks_on_a_fifo_or_socket(kind, tmp_path, tiny_checkpoint, capsys):
+    """Every place a path is accepted: audio, model files (.pt, .onnx), catalogs (CSV),
+    split lists, configs, journals."""
+    from genrekit.cli import main
+
+    def special(name):
+        p = tmp_path / name
+        if kind == "fifo":
+            os.mkfifo(p)
+        else:
+            keep.append(_socket_file(p))
+        return str(p)
+
+    keep = []
+    song = write(tmp_path / "ok.wav", tone(440, 2.0))
+    word = "named pipe" if kind == "fifo" else "socket"
+    calls = [
+        (["predict", special("a.wav"), "--model", str(tiny_checkpoint)], 1),
+        (["predict", song, "--model", special("m.pt")], 1),
+        (["predict", song, "--model", special("m.onnx")], 1),
+        (["features", special("f.wav")], None),
+        (["evaluate", str(tiny_checkpoint), special("c.csv")], 2),
+        (["train", str(tmp_path), "--out", str(tmp_path / "r"), "--config",
+          special("cfg.yaml")], 2),
+        (["tag", "--undo", special("j.jsonl")], 2),
+    ]
+    for argv, rc in calls:
+        got = main(argv)
+        err = capsys.readouterr().err
+        assert word in err, (argv, err)
+        assert got != 0 and (rc is None or got == rc), (argv, got)
+    for s in keep:
+        s.close()

@@ -92,22 +92,14 @@ def check_regular_file(path: Path) -> None:
         AudioLoadError: not found (a dangling or looping link too), not a regular file,
             empty.
     """
-    import stat
+    from .fileio import not_a_regular_file
 
-    try:
-        st = os.stat(path)  # follows links; a dangling link or a loop raises
-    except FileNotFoundError:
-        raise AudioLoadError(path, "file not found" if not os.path.islink(path)
-                             else "broken symbolic link (its target does not exist)") from None
-    except OSError as exc:  # ELOOP, EACCES, ENAMETOOLONG ...
-        raise AudioLoadError(path, f"cannot read: {exc.strerror or exc}") from None
-    if stat.S_ISDIR(st.st_mode):
-        raise AudioLoadError(path, "is a directory, not an audio file")
-    if not stat.S_ISREG(st.st_mode):
-        kind = ("a named pipe (FIFO)" if stat.S_ISFIFO(st.st_mode) else
-                "a socket" if stat.S_ISSOCK(st.st_mode) else "a device file")
-        raise AudioLoadError(path, f"not a regular file: {kind}")
-    if st.st_size == 0:
+    why = not_a_regular_file(path)
+    if why == "is a directory, not a file":
+        why = "is a directory, not an audio file"
+    if why:
+        raise AudioLoadError(path, why)
+    if os.path.getsize(path) == 0:
         raise AudioLoadError(path, "empty file (0 bytes)")
 
 

@@ -37,6 +37,10 @@ def load_checkpoint(path, *, map_location="cpu") -> dict:
     path = Path(path)
     if not path.exists():
         raise CheckpointError(path, "checkpoint not found")
+    from .fileio import not_a_regular_file
+
+    if why := not_a_regular_file(path):  # a FIFO named .pt would block torch.load
+        raise CheckpointError(path, why)
     try:
         ckpt = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:

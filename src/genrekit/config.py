@@ -153,6 +153,10 @@ def load_config(path=None, overrides: list[str] | None = None) -> Config:
         p = Path(path)
         if not p.exists():
             raise ConfigError(f"{p}: config file not found")
+        from .fileio import not_a_regular_file
+
+        if why := not_a_regular_file(p):
+            raise ConfigError(f"{p}: {why}")
         try:
             data = yaml.safe_load(p.read_text()) or {}
         except yaml.YAMLError as exc:

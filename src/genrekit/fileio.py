@@ -40,3 +40,25 @@ def atomic_write_text(path, text: str) -> Path:
     with atomic_write(path, "w", encoding="utf-8") as f:
         f.write(text)
     return Path(path)
+
+
+def not_a_regular_file(path) -> str | None:
+    """Why ``path`` cannot be read as a regular file, or None when it can; nothing is opened
+    (a FIFO or socket would block a reader forever). Reasons: not found (a dangling link
+    too), a link loop or no permission, a folder, a FIFO, a socket, a device."""
+    import stat
+
+    try:
+        st = os.stat(path)  # follows links; a dangling link or a loop raises
+    except FileNotFoundError:
+        return ("broken symbolic link (its target does not exist)" if os.path.islink(path)
+                else "file not found")
+    except OSError as exc:  # ELOOP, EACCES, ENAMETOOLONG ...
+        return f"cannot read: {exc.strerror or exc}"
+    if stat.S_ISDIR(st.st_mode):
+        return "is a directory, not a file"
+    if not stat.S_ISREG(st.st_mode):
+        return "not a regular file: " + ("a named pipe (FIFO)" if stat.S_ISFIFO(st.st_mode)
+                                         else "a socket" if stat.S_ISSOCK(st.st_mode)
+                                         else "a device file")
+    return None

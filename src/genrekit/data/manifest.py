@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ..audio import is_audio_path
 from ..errors import ParameterError
+from ..fileio import not_a_regular_file
 
 PATH_COLUMNS = ("path", "file", "filename", "file_name", "id", "track", "audio")
 LABEL_COLUMNS = ("genre", "label", "class", "category")
@@ -143,6 +144,8 @@ def from_csv(csv_path, *, audio_dir=None, path_col: str | None = None,
     csv_path = Path(csv_path)
     if not csv_path.exists():
         raise ParameterError(f"{csv_path}: CSV not found")
+    if why := not_a_regular_file(csv_path):
+        raise ParameterError(f"{csv_path}: {why}")
     root = Path(audio_dir) if audio_dir else csv_path.parent
     with open(csv_path, newline="", encoding="utf-8-sig") as f:
         reader = csv.DictReader(f, delimiter=_sniff_delimiter(f))
@@ -206,6 +209,8 @@ def load_catalog(data, *, audio_dir=None, **csv_kwargs) -> Catalog:
         return from_folder(data)
     if not data.exists():
         raise ParameterError(f"{data}: no such file or folder")
+    if why := not_a_regular_file(data):
+        raise ParameterError(f"{data}: {why}")
     raise ParameterError(f"{data}: expected a folder per genre or a CSV of file,label")
 
 
@@ -214,6 +219,8 @@ def read_split_list(path) -> list[str]:
     path = Path(path)
     if not path.exists():
         raise ParameterError(f"{path}: split list not found")
+    if why := not_a_regular_file(path):
+        raise ParameterError(f"{path}: {why}")
     lines = path.read_text(encoding="utf-8").splitlines()
     return [ln.strip() for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
 

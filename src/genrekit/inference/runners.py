@@ -47,6 +47,11 @@ class OnnxRunner:
     def __init__(self, path, providers=None):
         import onnxruntime as ort
 
+        from ..fileio import not_a_regular_file
+
+        if why := not_a_regular_file(path):
+            raise CheckpointError(path, why)
+
         try:
             self.session = ort.InferenceSession(str(path), providers=providers or
                                                 ["CPUExecutionProvider"])

@@ -35,6 +35,12 @@ class Journal:
     def entries(self) -> list[dict]:
         if not self.path.exists():
             return []
+        from ..fileio import not_a_regular_file
+
+        if why := not_a_regular_file(self.path):
+            from ..errors import ParameterError
+
+            raise ParameterError(f"{self.path}: {why}")
         out, self.bad_lines = [], []
         text = self.path.read_text(encoding="utf-8", errors="replace").splitlines()
         for n, line in enumerate(text, start=1):

@@ -169,11 +169,12 @@ def undo(journal) -> list[TagResult]:
     - journal lines that are not genrekit entries are reported as errors (nothing is
       guessed from them).
     """
-    jr = Journal(journal)
-    if not jr.path.is_file():
-        from ..errors import ParameterError
+    from ..errors import ParameterError
+    from ..fileio import not_a_regular_file
 
-        raise ParameterError(f"{journal}: no such journal file")
+    jr = Journal(journal)
+    if why := not_a_regular_file(jr.path):
+        raise ParameterError(f"{journal}: {'no such journal file' if 'not found' in why else why}")
     results = []
     state = jr.state()
     for n, why in jr.bad_lines:
