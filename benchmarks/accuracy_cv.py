@@ -31,7 +31,7 @@ class Data:
     file (``other``), its embeddings as ``mtt:NAME`` and the concatenations as
     ``msd+mtt:NAME``."""
 
-    def __init__(self, path, other=None):
+    def __init__(self, path, other=None, name="mtt"):
         self._load(path)
         if other:
             first = dict(self.emb)
@@ -39,26 +39,29 @@ class Data:
             second = self.emb
             self.emb = dict(first)
             for k, v in second.items():
-                self.emb[f"mtt:{k}"] = v
-                self.emb[f"msd+mtt:{k}"] = [np.concatenate([a, b], 1) for a, b in
-                                            zip(first[k], v, strict=True)]
+                self.emb[f"{name}:{k}"] = v
+                base = first.get(k, first["penultimate"])  # same layer, or msd penultimate
+                self.emb[f"msd+{name}:{k}"] = [np.concatenate([a, b], 1) for a, b in
+                                               zip(base, v, strict=True)]
 
     def _load(self, path):
         z = np.load(path)
         if hasattr(self, "paths") and [str(p) for p in z["paths"]] != self.paths:
             raise SystemExit(f"{path}: not the same songs in the same order")
+        cut = np.cumsum(z["n_slices"])[:-1]
+        split = lambda a: np.split(a, cut)  # noqa: E731
         self.classes = [str(c) for c in z["classes"]]
         self.labels, self.groups = z["labels"], z["groups"]
         self.paths = [str(p) for p in z["paths"]]
-        cut = np.cumsum(z["n_slices"])[:-1]
-        split = lambda a: np.split(a, cut)  # noqa: E731
+        self.mfcc, self.K = z["mfcc"], len(self.classes)
+        if "pool5" in z:  # a VGG network
+            self.emb = {"pool5": split(z["pool5"]), "tags": split(z["tags"])}
+            return
         mx, mean = z["max_pool"], z["mean_pool"]
         pool = np.stack([mx, mean], axis=2).reshape(len(mx), -1)  # musicnn's interleaving
         self.emb = {"max_pool": split(mx), "pool": split(pool),
                     "penultimate": split(z["penultimate"]), "tags": split(z["tags"]),
                     "pool+tags": split(np.concatenate([pool, z["tags"]], 1))}
-        self.mfcc = z["mfcc"]
-        self.K = len(self.classes)
 
 
 def sk_logreg(C, balanced):
@@ -151,6 +154,9 @@ def recipes(names):
     for emb in ("pool", "max_pool", "penultimate", "tags", "pool+tags"):
         for C in (0.003, 0.01, 0.03, 0.1, 0.3):
             all_[f"song head: mean {emb}, C={C}"] = (lambda e=emb, c=C: song_head_recipe(e, c))
+    for emb in [k for k in D.emb if k.startswith(("vgg_msd:", "msd+vgg_msd:"))]:
+        for C in (0.003, 0.01, 0.03, 0.1):
+            all_[f"song head: mean {emb}, C={C}"] = (lambda e=emb, c=C: song_head_recipe(e, c))
     if "mtt:pool" in D.emb:
         for emb in ("mtt:pool", "mtt:tags", "msd+mtt:pool", "msd+mtt:penultimate",
                     "msd+mtt:tags", "msd+mtt:pool+tags"):
@@ -188,13 +194,14 @@ def main(argv=None):
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--emb", default="runs/cv/embeddings-msd.npz")
-    ap.add_argument("--emb2", default=None, help="a second network's embeddings (mtt)")
+    ap.add_argument("--emb2", default=None, help="a second network's embeddings")
+    ap.add_argument("--emb2-name", default="mtt", help="its name in the rows (mtt, vgg_msd)")
     ap.add_argument("--k", type=int, default=5)
     ap.add_argument("--seeds", default="0,1,2,3,4")
     ap.add_argument("--recipes", default="all")
     ap.add_argument("--out", default="runs/cv/report.json")
     a = ap.parse_args(argv)
-    D = Data(a.emb, a.emb2)
+    D = Data(a.emb, a.emb2, a.emb2_name)
     seeds = [int(s) for s in a.seeds.split(",")]
     out = Path(a.out)
     done = {}  # a rerun keeps the rows it has (same k and seeds) and computes the rest

@@ -5,7 +5,8 @@ Each 3 s slice of a song's grid (no overlap, musicnn's own windows) gives ``max_
 ``mean_pool`` (753-d each), ``penultimate`` (200-d) and the pretrained tagger's 50 tag
 logits. Also each song's MFCC mean+std (the MFCC reference row).
 
-Usage: python benchmarks/cv_embed.py [DATA] [--out runs/cv/embeddings-msd.npz] [--net msd]
+Usage: python benchmarks/cv_embed.py [DATA] [--out runs/cv/embeddings-msd.npz]
+       [--net msd|mtt|vgg_msd|vgg_mtt]
 DATA: a catalog (folder per genre or CSV with a group/artist column); default: the shared
 GTZAN copy's index.csv, train + valid only (never ``unlisted``).
 """
@@ -52,16 +53,27 @@ def main(argv=None) -> None:
     width, hop = slice_frames(cfg.slices, spec)
     songs, failures = load_songs(tracks, classes, spec, a.cache_dir, jobs=2)
     assert not failures, failures
-    net = create_model("musicnn", len(classes), 1, pretrained=a.net, keep_tagger=True,
-                       embedding="penultimate").eval()
+    vgg = a.net.startswith("vgg_")  # vgg_msd, vgg_mtt: the VGG baselines
+    if vgg:
+        net = create_model("musicnn_vgg", len(classes), 1, pretrained=a.net[4:],
+                           keep_tagger=True).eval()
+    else:
+        net = create_model("musicnn", len(classes), 1, pretrained=a.net, keep_tagger=True,
+                           embedding="penultimate").eval()
     from genrekit.data.slices import grid_slices
 
-    emb = {k: [] for k in ("max_pool", "mean_pool", "penultimate", "tags")}
+    keys = ("pool5", "tags") if vgg else ("max_pool", "mean_pool", "penultimate", "tags")
+    emb = {k: [] for k in keys}
     torch.set_num_threads(2)
     with torch.inference_mode():
         for i, X in enumerate(songs.features):
             S, _ = grid_slices(X.astype(np.float32), width, hop)
-            out = net.embeddings(torch.from_numpy(S))
+            x = torch.from_numpy(S)
+            if vgg:
+                z = net.pool5(x)
+                out = {"pool5": z, "tags": net.tagger(z)}
+            else:
+                out = net.embeddings(x)
             for k in emb:
                 emb[k].append(out[k].numpy())
             if i % 50 == 0:
@@ -74,7 +86,7 @@ def main(argv=None) -> None:
 
         M = compute_features(load_checked(p, mfcc_spec.sr), mfcc_spec.sr, mfcc_spec)[0]
         mfcc.append(np.concatenate([M.mean(1), M.std(1)]))
-    n = np.array([len(e) for e in emb["max_pool"]])
+    n = np.array([len(e) for e in emb[keys[0]]])
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     np.savez(a.out, classes=np.array(classes), labels=songs.labels,
              paths=np.array(songs.paths),

@@ -112,3 +112,20 @@ def test_probe_refuses_input_augmentation_and_wrong_features(toy16k, tmp_path):
         train(musicnn_cfg(tmp_path, "augment.freq_mask=8"), cat, tmp_path / "a")
     with pytest.raises(ParameterError, match="pretrained on other features.*n_mels=96"):
         train(musicnn_cfg(tmp_path, "features.n_mels=64"), cat, tmp_path / "b")
+
+
+@pytest.mark.parametrize("name", ["msd", "mtt"])
+def test_vgg_tag_probabilities_and_features_match_the_original(name):
+    ref = np.load(Path(__file__).parent / "data" / f"musicnn_vgg_{name}_reference.npz")
+    net = create_model("musicnn_vgg", 4, 1, pretrained=name, keep_tagger=True).eval()
+    with torch.no_grad():
+        x = as_input(ref["input"])
+        probs, pool5 = net.forward_tags(x), net.pool5(x)
+    np.testing.assert_allclose(probs.numpy(), ref["tag_probs"], atol=1e-5)
+    scale = np.abs(ref["pool5"]).max()
+    np.testing.assert_allclose(pool5.numpy() / scale, ref["pool5"] / scale, atol=1e-5)
+    y = ref["clip"].astype(np.float32) / 32768  # end to end from audio, our features
+    X = compute_features(y, 16000, SPEC)
+    with torch.no_grad():
+        p = net.forward_tags(torch.from_numpy(X[None, :, :, :187]))
+    np.testing.assert_allclose(p.numpy()[0], ref["tag_probs"][1], atol=1e-4)

@@ -8,6 +8,9 @@ Runs in its own throw-away venv with TensorFlow (numpy >= 2 breaks musicnn silen
     /tmp/tfenv/bin/pip install --no-deps musicnn==0.1.0
     /tmp/tfenv/bin/python tools/convert_musicnn.py --model MSD_musicnn
 
+(also ``--model MTT_musicnn``, ``MSD_vgg``, ``MTT_vgg``: ``musicnn_mtt.npz``,
+``musicnn_vgg_msd.npz``, ``musicnn_vgg_mtt.npz`` and their reference files.)
+
 Writes ``src/genrekit/pretrained/musicnn_msd.npz`` (float32 weights named as the torch
 module's state_dict, the tag names and the licence notice) and
 ``tests/data/musicnn_msd_reference.npz`` (a fixed input of two 3 s patches: seeded noise
@@ -69,6 +72,25 @@ def convert(reader) -> dict[str, np.ndarray]:
     return {k: v.astype(np.float32) for k, v in out.items()}
 
 
+def convert_vgg(reader) -> dict[str, np.ndarray]:
+    """MSD_vgg / MTT_vgg: five 3x3 convolutions with BatchNorm, one dense tagger."""
+    get = reader.get_tensor
+    out = {}
+    for i in range(5):
+        out[f"convs.{i}.weight"] = np.ascontiguousarray(
+            get(f"{i + 1}CNN/kernel").transpose(3, 2, 0, 1))
+        out[f"convs.{i}.bias"] = get(f"{i + 1}CNN/bias")
+    for i, pt in enumerate(["input_bn"] + [f"bns.{j}" for j in range(5)]):
+        tf_name = "batch_normalization" + (f"_{i}" if i else "")
+        out[f"{pt}.weight"] = get(f"{tf_name}/gamma")
+        out[f"{pt}.bias"] = get(f"{tf_name}/beta")
+        out[f"{pt}.running_mean"] = get(f"{tf_name}/moving_mean")
+        out[f"{pt}.running_var"] = get(f"{tf_name}/moving_variance")
+    out["tagger.weight"] = np.ascontiguousarray(get("dense/kernel").T)
+    out["tagger.bias"] = get("dense/bias")
+    return {k: v.astype(np.float32) for k, v in out.items()}
+
+
 def synthetic_clip(sr: int = 16000, seconds: float = 4.0) -> np.ndarray:
     """A chord with a beat: 16-bit samples, so both sides decode exactly the same audio."""
     t = np.arange(int(sr * seconds)) / sr
@@ -79,7 +101,8 @@ def synthetic_clip(sr: int = 16000, seconds: float = 4.0) -> np.ndarray:
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--model", default="MSD_musicnn", choices=["MSD_musicnn", "MTT_musicnn"])
+    ap.add_argument("--model", default="MSD_musicnn",
+                    choices=["MSD_musicnn", "MTT_musicnn", "MSD_vgg", "MTT_vgg"])
     args = ap.parse_args()
 
     import musicnn
@@ -90,12 +113,14 @@ def main():
     from musicnn.extractor import batch_data
     from tensorflow.python.training import py_checkpoint_reader
 
+    vgg = args.model.endswith("_vgg")
     tag = args.model.split("_")[0].lower()
+    name = f"vgg_{tag}" if vgg else tag  # file: musicnn_<name>.npz
     ckpt = os.path.join(os.path.dirname(musicnn.__file__), args.model) + "/"
     reader = py_checkpoint_reader.NewCheckpointReader(ckpt)
-    weights = convert(reader)
+    weights = convert_vgg(reader) if vgg else convert(reader)
     labels = config.MSD_LABELS if tag == "msd" else config.MTT_LABELS
-    dest = ROOT / "src/genrekit/pretrained" / f"musicnn_{tag}.npz"
+    dest = ROOT / "src/genrekit/pretrained" / f"musicnn_{name}.npz"
     np.savez(dest, **weights, tags=np.array(labels), licence=np.array(LICENCE))
     print(f"wrote {dest} ({dest.stat().st_size / 1e6:.2f} MB, {len(weights)} tensors)")
 
@@ -112,17 +137,22 @@ def main():
     tf.compat.v1.reset_default_graph()
     x = tf.compat.v1.placeholder(tf.float32, [None, 187, config.N_MELS])
     is_training = tf.compat.v1.placeholder(tf.bool)
-    (logits, _, _, _, _, _, mean_pool, max_pool,
-     penultimate) = models.define_model(x, is_training, args.model, len(labels))
+    out = models.define_model(x, is_training, args.model, len(labels))
+    ref = ROOT / "tests/data" / f"musicnn_{name}_reference.npz"
+    ref.parent.mkdir(exist_ok=True)
     with tf.compat.v1.Session() as sess:
         for v in tf.compat.v1.global_variables():
             sess.run(v.assign(reader.get_tensor(v.op.name)))
-        probs, mp, mx, pen = sess.run([tf.nn.sigmoid(logits), mean_pool, max_pool,
-                                       penultimate], {x: x_in, is_training: False})
-    ref = ROOT / "tests/data" / f"musicnn_{tag}_reference.npz"
-    ref.parent.mkdir(exist_ok=True)
-    np.savez_compressed(ref, input=x_in, clip=clip, tag_probs=probs, mean_pool=mp,
-                        max_pool=mx, penultimate=pen)
+        if vgg:  # (logits, pool1..pool5)
+            probs, pool5 = sess.run([tf.nn.sigmoid(out[0]), tf.compat.v1.layers.flatten(
+                out[5])], {x: x_in, is_training: False})
+            np.savez_compressed(ref, input=x_in, clip=clip, tag_probs=probs, pool5=pool5)
+        else:
+            logits, mean_pool, max_pool, penultimate = out[0], out[6], out[7], out[8]
+            probs, mp, mx, pen = sess.run([tf.nn.sigmoid(logits), mean_pool, max_pool,
+                                           penultimate], {x: x_in, is_training: False})
+            np.savez_compressed(ref, input=x_in, clip=clip, tag_probs=probs, mean_pool=mp,
+                                max_pool=mx, penultimate=pen)
     print(f"wrote {ref}; top tags of the clip: "
           f"{[labels[i] for i in np.argsort(-probs[1])[:3]]}")
 

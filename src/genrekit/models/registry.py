@@ -37,4 +37,4 @@ def create_model(name: str, num_classes: int, in_channels: int, **kwargs):
 
 
 def _load_builtin():
-    from . import cnn, crnn, musicnn, resnet, tiny  # noqa: F401  (registration side effect)
+    from . import cnn, crnn, musicnn, musicnn_vgg, resnet, tiny  # noqa: F401  (registration)
