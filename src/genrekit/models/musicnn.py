@@ -157,7 +157,8 @@ def load_weights(name: str) -> dict[str, torch.Tensor]:
     """The converted weights shipped in ``genrekit/pretrained/musicnn_<name>.npz``."""
     ref = resources.files("genrekit.pretrained") / f"musicnn_{name}.npz"
     if not ref.is_file():
-        raise ParameterError(f"no pretrained musicnn weights {name!r} (shipped: msd, mtt, vgg_msd, vgg_mtt)")
+        raise ParameterError(f"no pretrained musicnn weights {name!r} "
+                             "(shipped: msd, mtt, vgg_msd, vgg_mtt)")
     with resources.as_file(ref) as path, np.load(path, allow_pickle=False) as z:
         return {k: torch.from_numpy(z[k].copy()) for k in z.files
                 if k not in ("tags", "licence")}
