@@ -154,6 +154,9 @@ def recipes(names):
     for emb in ("pool", "max_pool", "penultimate", "tags", "pool+tags"):
         for C in (0.003, 0.01, 0.03, 0.1, 0.3):
             all_[f"song head: mean {emb}, C={C}"] = (lambda e=emb, c=C: song_head_recipe(e, c))
+    for C in (0.003, 0.01):  # half the model time: every other 3 s slice
+        all_[f"song head: mean penultimate, C={C}, 6 s slice hop"] = (
+            lambda c=C: song_head_recipe("penultimate", c, step=2))
     for emb in [k for k in D.emb if k.startswith(("vgg_msd:", "msd+vgg_msd:"))]:
         for C in (0.003, 0.01, 0.03, 0.1):
             all_[f"song head: mean {emb}, C={C}"] = (lambda e=emb, c=C: song_head_recipe(e, c))
