@@ -94,10 +94,7 @@ def check_regular_file(path: Path) -> None:
     """
     from .fileio import not_a_regular_file
 
-    why = not_a_regular_file(path)
-    if why == "is a directory, not a file":
-        why = "is a directory, not an audio file"
-    if why:
+    if why := not_a_regular_file(path, "an audio file"):
         raise AudioLoadError(path, why)
     if os.path.getsize(path) == 0:
         raise AudioLoadError(path, "empty file (0 bytes)")

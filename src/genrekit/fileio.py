@@ -42,7 +42,7 @@ def atomic_write_text(path, text: str) -> Path:
     return Path(path)
 
 
-def not_a_regular_file(path) -> str | None:
+def not_a_regular_file(path, what: str = "a file") -> str | None:
     """Why ``path`` cannot be read as a regular file, or None when it can; nothing is opened
     (a FIFO or socket would block a reader forever). Reasons: not found (a dangling link
     too), a link loop or no permission, a folder, a FIFO, a socket, a device."""
@@ -56,7 +56,7 @@ def not_a_regular_file(path) -> str | None:
     except OSError as exc:  # ELOOP, EACCES, ENAMETOOLONG ...
         return f"cannot read: {exc.strerror or exc}"
     if stat.S_ISDIR(st.st_mode):
-        return "is a directory, not a file"
+        return f"is a directory, not {what}"
     if not stat.S_ISREG(st.st_mode):
         return "not a regular file: " + ("a named pipe (FIFO)" if stat.S_ISFIFO(st.st_mode)
                                          else "a socket" if stat.S_ISSOCK(st.st_mode)

@@ -86,9 +86,6 @@ def scan_audio(paths) -> Catalog:
 def _walk_audio(root: Path) -> tuple[list[Path], list[tuple[str, str]]]:
     """Audio files below ``root`` (links to files followed, links to folders not: no loop),
     and ``(path, reason)`` for audio-named entries that are not readable regular files."""
-    from ..audio import check_regular_file
-    from ..errors import AudioLoadError
-
     found, bad = [], []
     for d, dirs, files in os.walk(root):
         dirs.sort()
@@ -96,15 +93,10 @@ def _walk_audio(root: Path) -> tuple[list[Path], list[tuple[str, str]]]:
             f = Path(d) / name
             if not is_audio_path(f):
                 continue
-            try:
-                check_regular_file(f)
-            except AudioLoadError as exc:
-                if exc.reason.startswith("empty file"):
-                    found.append(f)  # decoding reports it like any bad file
-                else:
-                    bad.append((str(f), exc.reason))
-                continue
-            found.append(f)
+            if why := not_a_regular_file(f):
+                bad.append((str(f), why))
+            else:
+                found.append(f)  # an empty file is decoding's to report, like any bad file
     return found, bad
 
 

@@ -51,6 +51,18 @@ class FileJob:
                                 backend=self.backend or DEFAULT_BACKEND)
 
 
+def open_catalog_job(cache_dir, spec: FeatureSpec, *, dtype: str, min_duration: float,
+                     max_duration: float | None, backend: str | None
+                     ) -> tuple[FeatureCache, FileJob]:
+    """The cache a catalog's features go to (temporary files of killed writers removed)
+    and the job that computes them: what every catalog engine starts from."""
+    cache = FeatureCache.open(cache_dir, spec, max_duration=max_duration, dtype=dtype,
+                              backend=backend)
+    cache.clean_partial()
+    return cache, FileJob.of(spec, min_duration=min_duration, max_duration=max_duration,
+                             backend=backend)
+
+
 def failure_reason(exc: BaseException) -> str:
     """The one line that reports a file's failure."""
     if isinstance(exc, GenrekitError):
@@ -89,13 +101,10 @@ def lookup(cache: FeatureCache, path: str, digest) -> tuple[str | None, str | No
     """``(status, key, reason)`` of a file before any decoding: ``cached``, ``failed``
     (unreadable, not a regular file, or a failure remembered for its content), or ``None``
     (to compute). A FIFO or socket is refused before it is opened to be hashed."""
-    from ..audio import check_regular_file
+    from ..fileio import not_a_regular_file
 
-    try:
-        check_regular_file(path)
-    except AudioLoadError as exc:
-        if not exc.reason.startswith("empty file"):
-            return "failed", None, exc.reason
+    if why := not_a_regular_file(path):
+        return "failed", None, why
     try:
         key = digest(path)
     except FileNotFoundError:

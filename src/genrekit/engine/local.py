@@ -17,7 +17,7 @@ from ..audio import DEFAULT_MAX_DURATION, DEFAULT_MIN_DURATION
 from ..errors import ParameterError
 from ..features.cache import FeatureCache
 from ..features.spec import FeatureSpec
-from .jobs import FileJob, compute_entry, lookup
+from .jobs import FileJob, compute_entry, lookup, open_catalog_job
 
 
 @dataclass
@@ -72,11 +72,8 @@ def preprocess(paths, spec: FeatureSpec, cache_dir, *, jobs: int = 1,
 
     if jobs < 1:
         raise ParameterError(f"jobs must be >= 1, got {jobs}")
-    cache = FeatureCache.open(cache_dir, spec, max_duration=max_duration, dtype=dtype,
-                              backend=backend)
-    cache.clean_partial()
-    job = FileJob.of(spec, min_duration=min_duration, max_duration=max_duration,
-                     backend=backend)
+    cache, job = open_catalog_job(cache_dir, spec, dtype=dtype, min_duration=min_duration,
+                                  max_duration=max_duration, backend=backend)
     res = PreprocessResult(total=len(paths))
     todo = []
 

@@ -26,8 +26,7 @@ import numpy as np
 
 from ..audio import DEFAULT_MAX_DURATION, DEFAULT_MIN_DURATION
 from ..errors import EngineError, ParameterError
-from ..features.cache import FeatureCache
-from .jobs import FileJob, process_file
+from .jobs import FileJob, open_catalog_job, process_file
 from .local import PreprocessResult
 
 #: Songs per Ray task: enough to amortise task overhead, small enough to balance load.
@@ -87,11 +86,8 @@ def _feature_batch(batch: dict, job: FileJob, address) -> dict:
 
 def _features_dataset(ray, paths, spec, cache_dir, *, dtype, min_duration, max_duration,
                       backend):
-    cache = FeatureCache.open(cache_dir, spec, max_duration=max_duration, dtype=dtype,
-                              backend=backend)
-    cache.clean_partial()
-    job = FileJob.of(spec, min_duration=min_duration, max_duration=max_duration,
-                     backend=backend)
+    cache, job = open_catalog_job(cache_dir, spec, dtype=dtype, min_duration=min_duration,
+                                  max_duration=max_duration, backend=backend)
     ds = ray.data.from_items([{"path": str(p)} for p in paths],
                              override_num_blocks=max(1, -(-len(paths) // FILES_PER_TASK)))
     return ds.map_batches(_feature_batch, fn_kwargs={"job": job, "address": cache.address},

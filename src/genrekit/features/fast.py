@@ -14,7 +14,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from .filters import stft_window
+from .filters import windowed_frames
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -127,13 +127,8 @@ def stft_magnitude(y: np.ndarray, *, n_fft: int = 2048, hop_length: int = 512,
     """
     import scipy.fft
 
-    y = np.asarray(y, dtype=np.float32)
-    if center:
-        y = np.pad(y, n_fft // 2, mode=pad_mode)
-    if len(y) < n_fft:
-        y = np.pad(y, (0, n_fft - len(y)))
-    frames = np.lib.stride_tricks.sliding_window_view(y, n_fft)[::hop_length]
-    w = stft_window(window, win_length or n_fft, n_fft)
+    frames, w = windowed_frames(y, n_fft=n_fft, hop_length=hop_length, win_length=win_length,
+                                window=window, center=center, pad_mode=pad_mode)
     out = np.empty((n_fft // 2 + 1, len(frames)), dtype=np.float32)
     for b in range(0, len(frames), block):
         spec = scipy.fft.rfft(frames[b:b + block] * w, axis=1)

@@ -59,3 +59,17 @@ def stft_window(window: str, win_length: int, n_fft: int) -> np.ndarray:
     w = np.pad(np.asarray(w, dtype=np.float64), (left, n_fft - win_length - left))
     w.setflags(write=False)
     return w
+
+
+def windowed_frames(y: np.ndarray, *, n_fft: int, hop_length: int,
+                    win_length: int | None = None, window: str = "hann", center: bool = True,
+                    pad_mode: str = "constant") -> tuple[np.ndarray, np.ndarray]:
+    """librosa's STFT framing: ``(frames [T, n_fft]`` (a strided float32 view of the padded
+    signal), ``window [n_fft])``; multiply a block of frames by the window, then rfft."""
+    y = np.asarray(y, dtype=np.float32)
+    if center:
+        y = np.pad(y, n_fft // 2, mode=pad_mode)
+    if len(y) < n_fft:
+        y = np.pad(y, (0, n_fft - len(y)))
+    frames = np.lib.stride_tricks.sliding_window_view(y, n_fft)[::hop_length]
+    return frames, stft_window(window, win_length or n_fft, n_fft)

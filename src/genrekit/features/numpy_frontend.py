@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .filters import mel_filterbank, stft_window
+from .filters import mel_filterbank, windowed_frames
 
 
 def stft_power(y: np.ndarray, *, n_fft: int, hop_length: int, win_length: int | None = None,
@@ -15,13 +15,8 @@ def stft_power(y: np.ndarray, *, n_fft: int, hop_length: int, win_length: int | 
                block: int = 256) -> np.ndarray:
     """|STFT|^2 as float32 ``[1 + n_fft//2, T]`` (librosa's framing), ``block`` frames at
     a time so the work stays in cache."""
-    y = np.asarray(y, dtype=np.float32)
-    if center:
-        y = np.pad(y, n_fft // 2, mode=pad_mode)
-    if len(y) < n_fft:
-        y = np.pad(y, (0, n_fft - len(y)))
-    frames = np.lib.stride_tricks.sliding_window_view(y, n_fft)[::hop_length]
-    w = stft_window(window, win_length or n_fft, n_fft)
+    frames, w = windowed_frames(y, n_fft=n_fft, hop_length=hop_length, win_length=win_length,
+                                window=window, center=center, pad_mode=pad_mode)
     out = np.empty((n_fft // 2 + 1, len(frames)), dtype=np.float32)
     for b in range(0, len(frames), block):
         spec = np.fft.rfft(frames[b:b + block] * w, axis=1).astype(np.complex64)

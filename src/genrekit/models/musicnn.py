@@ -96,11 +96,7 @@ class Musicnn(Backbone):
                 del self.pool_bn, self.dense, self.dense_bn
 
     def load_pretrained(self, name: str) -> None:
-        weights = load_weights(name)
-        missing, unexpected = self.load_state_dict(weights, strict=False)
-        if unexpected or any(not k.startswith("head.") for k in missing):
-            raise ParameterError(f"musicnn weights {name!r} do not fit (missing {missing[:3]},"
-                                 f" unexpected {unexpected[:3]})")
+        load_pretrained(self, name)
 
     def _midend(self, x: torch.Tensor) -> torch.Tensor:
         """``[B, 1, F, T]`` -> the 753 front- and mid-end features per frame ``[B, 753, T]``."""
@@ -162,6 +158,15 @@ def load_weights(name: str) -> dict[str, torch.Tensor]:
     with resources.as_file(ref) as path, np.load(path, allow_pickle=False) as z:
         return {k: torch.from_numpy(z[k].copy()) for k in z.files
                 if k not in ("tags", "licence")}
+
+
+def load_pretrained(module: nn.Module, name: str) -> None:
+    """Load ``musicnn_<name>.npz`` into ``module``: every tensor but the new head's must fit
+    (a typed error naming what does not)."""
+    missing, unexpected = module.load_state_dict(load_weights(name), strict=False)
+    if unexpected or any(not k.startswith("head.") for k in missing):
+        raise ParameterError(f"musicnn weights {name!r} do not fit (missing {missing[:3]},"
+                             f" unexpected {unexpected[:3]})")
 
 
 def tag_names(name: str = "msd") -> list[str]:

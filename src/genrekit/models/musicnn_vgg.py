@@ -18,7 +18,7 @@ from torch import nn
 
 from ..errors import ParameterError
 from .layers import Backbone
-from .musicnn import N_MELS, Musicnn, load_weights
+from .musicnn import N_MELS, Musicnn, load_pretrained
 from .registry import register_model
 
 EMBEDDINGS = {"pool5": 256, "tags": 50}
@@ -53,10 +53,7 @@ class MusicnnVGG(Backbone):
         self.head = nn.Sequential(nn.BatchNorm1d(self.num_features), nn.Dropout(dropout),
                                   nn.Linear(self.num_features, num_classes))
         if pretrained:
-            missing, unexpected = self.load_state_dict(load_weights(f"vgg_{pretrained}"),
-                                                       strict=False)
-            if unexpected or any(not k.startswith("head.") for k in missing):
-                raise ParameterError(f"musicnn_vgg weights {pretrained!r} do not fit")
+            load_pretrained(self, f"vgg_{pretrained}")
         if not keep_tagger and embedding != "tags":  # never read by the head: not shipped
             del self.tagger
 
