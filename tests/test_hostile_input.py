@@ -281,3 +281,14 @@ def test_no_path_argument_blocks_on_a_fifo_or_socket(kind, tmp_path, tiny_checkp
         assert got != 0 and (rc is None or got == rc), (argv, got)
     for s in keep:
         s.close()
+
+
+def test_an_array_gets_the_same_decode_policy_as_a_file(tiny_checkpoint):
+    """Loud float data past full scale is scaled into [-1, 1] whether it comes from a file
+    or from a caller's array, so the label cannot depend on the gain either way."""
+    from genrekit.inference.classifier import load_classifier
+
+    clf = load_classifier(tiny_checkpoint)
+    y = tone(440, 2.0) + 0.2 * tone(1234, 2.0)
+    loud, norm = clf.predict(40 * y, sr=22050), clf.predict(y / np.abs(y).max(), sr=22050)
+    assert loud.scores == pytest.approx(norm.scores, abs=1e-5)

@@ -71,6 +71,12 @@ def load_audio(path, sr: int | None = 22050, mono: bool = True, offset: float = 
                              + (" or offset past the end)" if offset > 0 else ")"))
     if not np.all(np.isfinite(y)):
         raise AudioLoadError(path, "corrupt: decoded samples contain NaN or infinity")
+    return _conform(y, native_sr, sr, mono)
+
+
+def _conform(y: np.ndarray, native_sr: int, sr: int | None, mono: bool):
+    """``y [channels, n]`` at ``native_sr`` -> ``(y, sr)`` as ``load_audio`` returns it: in
+    [-1, 1] (scaled by its peak past full scale), mono if asked, resampled to ``sr``."""
     y = _within_full_scale(y)
     if mono and y.shape[0] > 1:
         y = y.mean(axis=0, keepdims=True)
@@ -80,8 +86,7 @@ def load_audio(path, sr: int | None = 22050, mono: bool = True, offset: float = 
             y = np.clip(y, -1.0, 1.0)
     else:
         sr = native_sr
-    y = np.ascontiguousarray(y[0] if mono else y, dtype=np.float32)
-    return y, int(sr)
+    return np.ascontiguousarray(y[0] if mono else y, dtype=np.float32), int(sr)
 
 
 def check_regular_file(path: Path) -> None:
@@ -237,6 +242,24 @@ def check_signal(y, sr: int, path, *, min_duration: float = DEFAULT_MIN_DURATION
         raise AudioLoadError(path, "silent: the peak level is below -80 dBFS")
     if len(y) and float(np.ptp(y)) < 2 * SILENCE_PEAK:  # a constant (DC) level: no sound
         raise AudioLoadError(path, "no sound: the signal is a constant (DC) level")
+
+
+def array_audio(y, sr: int | None, target_sr: int, *,
+                max_duration: float | None = DEFAULT_MAX_DURATION,
+                min_duration: float = DEFAULT_MIN_DURATION) -> np.ndarray:
+    """A caller's array (``[n]`` or ``[channels, n]`` at rate ``sr``, never assumed) under
+    the same policy as a file: at most ``max_duration`` s, in [-1, 1], mono, resampled to
+    ``target_sr``, refused when it cannot carry a genre."""
+    if sr is None:
+        raise ParameterError("sr is required with an array: pass the rate the "
+                             "samples were recorded at (never assumed)")
+    y = np.asarray(y, dtype=np.float32)
+    y = y[None] if y.ndim == 1 else y
+    if max_duration:
+        y = y[:, : int(max_duration * sr)]
+    y, _ = _conform(y, sr, target_sr, mono=True)
+    check_signal(y, target_sr, "<array>", min_duration=min_duration)
+    return y
 
 
 def load_checked(path, sr: int, *, min_duration: float = DEFAULT_MIN_DURATION,

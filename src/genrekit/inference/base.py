@@ -10,8 +10,6 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from ..audio import check_signal
-from ..errors import ParameterError
 from .prediction import Prediction
 
 
@@ -57,22 +55,3 @@ class ClassifierBase:
         """Song probabilities ``[K]`` in the order of ``classes_``."""
         p = self.predict(path_or_array, sr)
         return np.array([p.scores[c] for c in self.classes_], dtype=np.float32)
-
-
-def array_audio(y, sr: int | None, target_sr: int, max_duration: float | None) -> np.ndarray:
-    """Mono float32 audio at ``target_sr`` from a caller's array at ``sr`` (never assumed),
-    refused like a file when it cannot carry a genre."""
-    if sr is None:
-        raise ParameterError("sr is required with an array: pass the rate the "
-                             "samples were recorded at (never assumed)")
-    y = np.asarray(y, dtype=np.float32)
-    if y.ndim == 2:  # [channels, n] -> mono
-        y = y.mean(axis=0)
-    if max_duration:
-        y = y[: int(max_duration * sr)]
-    check_signal(y, sr, "<array>")
-    if sr != target_sr:
-        from ..audio import resample
-
-        y = resample(y, sr, target_sr)
-    return y

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..audio import DEFAULT_MAX_DURATION
+from ..audio import DEFAULT_MAX_DURATION, array_audio
 from ..errors import NotFittedError, ParameterError
 from .aggregate import RULES
-from .base import ClassifierBase, SongClassifier, array_audio
+from .base import ClassifierBase, SongClassifier
 from .prediction import Prediction, Segment, make_prediction, slice_timeline
 
 __all__ = ["GenreClassifier", "Prediction", "Segment", "SongClassifier", "load_classifier"]
@@ -138,7 +138,7 @@ class GenreClassifier(ClassifierBase):
         if isinstance(path_or_array, (str, Path)):
             y = self.file_job.decode(path_or_array)
         else:
-            y = array_audio(path_or_array, sr, self.spec.sr, self.max_duration)
+            y = array_audio(path_or_array, sr, self.spec.sr, max_duration=self.max_duration)
         return self.features_from_audio(y)
 
     def features_from_audio(self, y: np.ndarray) -> np.ndarray:
