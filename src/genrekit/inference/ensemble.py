@@ -123,10 +123,6 @@ def fit_weights(song_scores: list[np.ndarray], labels: np.ndarray, *, steps: int
     return best
 
 
-def is_ensemble(ckpt: dict) -> bool:
-    return ckpt.get("kind") == "ensemble"
-
-
 def fit_ensemble(checkpoints: list[dict], classifiers: list[SongClassifier], tracks, *,
                  jobs: int = 1) -> dict:
     """An ensemble of ``checkpoints`` (``classifiers``: the same models loaded) whose weights
