@@ -50,7 +50,7 @@ def test_tag_probabilities_and_features_match_the_original(pretrained):
     assert len(tag_names(name)) == 50 and tag_names(name)[0] == first
 
 
-@pytest.mark.parametrize("backend", ["fast", "reference", "torch"])
+@pytest.mark.parametrize("backend", ["fast", "numpy", "reference", "torch"])
 def test_end_to_end_from_audio_matches_musicnns_extractor(pretrained, backend):
     """Our mel_logc of the recorded 16-bit clip is musicnn's input (up to its float16
     rounding), and the tags from it are the original's."""
@@ -129,3 +129,22 @@ def test_vgg_tag_probabilities_and_features_match_the_original(name):
     with torch.no_grad():
         p = net.forward_tags(torch.from_numpy(X[None, :, :, :187]))
     np.testing.assert_allclose(p.numpy()[0], ref["tag_probs"][1], atol=1e-4)
+
+
+def test_eval_front_end_max_is_bit_identical_to_the_literal_order(pretrained):
+    """Eval mode takes the frequency maximum before ReLU and BatchNorm (sign-flipped
+    filters where the BN scale is negative): the same numbers as the original's order."""
+    from genrekit.models import musicnn as M
+
+    _, net, ref = pretrained
+    x = as_input(ref["input"])
+    with torch.no_grad():
+        fast = net._midend(x)
+        literal = M._freq_max
+        try:
+            M._freq_max = lambda block, z: block(z).amax(dim=3)
+            want = net._midend(x)
+        finally:
+            M._freq_max = literal
+    assert any((b.bn.weight < 0).any() for b in net.timbral)  # the sign flip is exercised
+    assert torch.equal(fast, want)
