@@ -1,5 +1,5 @@
-"""The numpy-only mel_logc front end against the fast backend and musicnn's own input, and
-it imports neither numba nor scipy (a prediction-only install can use it)."""
+"""The numpy feature backend (what prediction computes) against the fast backend and
+musicnn's own input; it imports neither numba nor scipy (a prediction-only install uses it)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 from conftest import chirp, noise, tone
 
+from genrekit.errors import ParameterError
 from genrekit.features import FeatureSpec, compute_features
-from genrekit.features.numpy_frontend import mel_logc
+from genrekit.features.registry import inference_backend
 
 SPEC = FeatureSpec(names=("mel_logc",), sr=16000, n_fft=512, hop_length=256, n_mels=96)
 
@@ -21,22 +22,43 @@ SPEC = FeatureSpec(names=("mel_logc",), sr=16000, n_fft=512, hop_length=256, n_m
 def test_same_features_as_the_fast_backend(make):
     y = make(seconds=3.0, sr=16000)
     want = compute_features(y, 16000, SPEC, backend="fast")
-    got = mel_logc(y, SPEC)
+    got = compute_features(y, 16000, SPEC, backend="numpy")
     assert got.shape == want.shape and got.dtype == np.float32
     np.testing.assert_allclose(got, want, atol=1e-4)
 
 
+@pytest.mark.parametrize("make", [tone, noise])
+def test_db_channels_within_a_thousandth_of_a_db(make):
+    spec = FeatureSpec(names=("mel", "stft"), n_mels=1025, n_fft=2048)  # one height
+    y = make(seconds=2.0, sr=22050)
+    want = compute_features(y, 22050, spec, backend="fast")
+    got = compute_features(y, 22050, spec, backend="numpy")
+    assert np.abs(got - want).max() <= 1e-3
+
+
 def test_musicnns_own_input_from_the_recorded_clip():
     ref = np.load(Path(__file__).parent / "data" / "musicnn_msd_reference.npz")
-    X = mel_logc(ref["clip"].astype(np.float32) / 32768, SPEC)
+    X = compute_features(ref["clip"].astype(np.float32) / 32768, 16000, SPEC, backend="numpy")
     np.testing.assert_allclose(X[0, :, :187].T, ref["input"][1], atol=2e-3)
 
 
+def test_refuses_what_it_does_not_compute():
+    with pytest.raises(ParameterError, match="numpy feature backend.*not hpss"):
+        compute_features(tone(seconds=1.0), 22050, FeatureSpec(names=("mel", "hpss")),
+                         backend="numpy")
+
+
+def test_prediction_uses_it_where_it_can():
+    assert inference_backend(SPEC) == "numpy"
+    assert inference_backend(FeatureSpec(names=("mel", "hpss"))) == "fast"
+
+
 def test_imports_neither_numba_nor_scipy():
-    code = ("import sys, numpy as np; from genrekit.features.numpy_frontend import mel_logc;"
-            "from genrekit.features import FeatureSpec;"
-            "mel_logc(np.ones(16000, np.float32) * 0.1, FeatureSpec(names=('mel_logc',),"
-            " sr=16000, n_fft=512, hop_length=256, n_mels=96));"
+    code = ("import sys, numpy as np; from genrekit.features import FeatureSpec, "
+            "compute_features;"
+            "compute_features(np.ones(16000, np.float32) * 0.1, 16000, FeatureSpec("
+            "names=('mel_logc',), sr=16000, n_fft=512, hop_length=256, n_mels=96), "
+            "backend='numpy');"
             "print([m for m in ('numba', 'scipy', 'librosa', 'torch') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0 and out.stdout.strip() == "[]", out.stdout + out.stderr

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..errors import ParameterError
 from . import spectral as sp
-from .registry import BACKEND_NAMES, DEFAULT_BACKEND, FEATURES, logc
+from .registry import BACKEND_NAMES, DEFAULT_BACKEND, FEATURES, NUMPY_FEATURES, logc
 from .spec import FeatureSpec
 
 
@@ -91,8 +91,30 @@ class _FastContext(_Context):
         return fast.mel_power(S_power, fb)
 
 
+class _NumpyContext(_Context):
+    """numpy alone (no numba, scipy or librosa): the front end of a prediction-only install.
+    The same framing, window, float64 FFT rounded to complex64 and Slaney filterbank as the
+    fast backend, so the two agree to float32 rounding; only ``NUMPY_FEATURES``."""
+
+    @cached_property
+    def power(self) -> np.ndarray:
+        from .numpy_frontend import stft_power
+
+        s = self.spec
+        return stft_power(self.y, n_fft=s.n_fft, hop_length=s.hop_length,
+                          win_length=s.win_length, window=s.window, center=s.center,
+                          pad_mode=s.pad_mode)
+
+    def _mel_power(self, S_power):
+        from .filters import mel_filterbank
+
+        s = self.spec
+        return mel_filterbank(sr=s.sr, n_fft=s.n_fft, n_mels=s.n_mels, fmin=s.fmin,
+                              fmax=s.fmax) @ S_power
+
+
 #: The context class of each CPU backend ("torch" runs ``torch_backend``).
-CONTEXTS = {"fast": _FastContext, "reference": _Context}
+CONTEXTS = {"fast": _FastContext, "reference": _Context, "numpy": _NumpyContext}
 
 
 def compute_features(y: np.ndarray, sr: int, spec=None, *,
@@ -101,8 +123,10 @@ def compute_features(y: np.ndarray, sr: int, spec=None, *,
 
     Audio at another rate is resampled to ``spec.sr`` first (never assumed).
     ``backend``: ``"fast"`` (default: float32 STFT, numba sliding-median HPSS; within 1e-3
-    dB of the reference), ``"reference"`` (librosa's own functions) or ``"torch"`` (stft, mel,
-    hpss, mfcc on the CPU here; ``features.torch_backend.TorchFeatures`` for GPU batches).
+    dB of the reference), ``"numpy"`` (stft, mel and mel_logc in numpy alone, equal to
+    "fast" to float32 rounding: what prediction runs), ``"reference"`` (librosa's own
+    functions) or ``"torch"`` (stft, mel, hpss, mfcc on the CPU here;
+    ``features.torch_backend.TorchFeatures`` for GPU batches).
 
     Returns:
         float32 ``[C, F, T]`` with ``C = spec.n_channels``, ``F = spec.height`` and
@@ -112,6 +136,11 @@ def compute_features(y: np.ndarray, sr: int, spec=None, *,
     if backend not in BACKEND_NAMES:
         raise ParameterError(f"unknown feature backend {backend!r} "
                              f"(known: {', '.join(BACKEND_NAMES)})")
+    if backend == "numpy" and not set(spec.names) <= NUMPY_FEATURES:
+        raise ParameterError(f"the numpy feature backend computes "
+                             f"{', '.join(sorted(NUMPY_FEATURES))} only, not "
+                             f"{', '.join(sorted(set(spec.names) - NUMPY_FEATURES))}; use "
+                             "backend 'fast' (the train extra)")
     y = np.asarray(y)
     if y.ndim != 1:
         raise ParameterError(f"y must be mono [n], got shape {y.shape}; downmix first")

@@ -1,13 +1,13 @@
-"""The bundled model's input, ``mel_logc``, in numpy alone (no numba, scipy or librosa): the
-front end of a prediction-only install (issue 18). Same framing, window, float64 FFT
-rounded to complex64, Slaney mel filterbank and ``log10(1 + 10000 * power)`` as the fast
-backend, so the two agree to float32 rounding (tests/test_numpy_frontend.py)."""
+"""The STFT power of the ``numpy`` feature backend (``compute._NumpyContext``): numpy alone,
+no numba, scipy or librosa, the front end of a prediction-only install. Same framing,
+window and float64 FFT rounded to complex64 as the fast backend, so the stft, mel and
+``mel_logc`` channels agree with it to float32 rounding (tests/test_numpy_frontend.py)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from .filters import mel_filterbank, windowed_frames
+from .filters import windowed_frames
 
 
 def stft_power(y: np.ndarray, *, n_fft: int, hop_length: int, win_length: int | None = None,
@@ -22,13 +22,3 @@ def stft_power(y: np.ndarray, *, n_fft: int, hop_length: int, win_length: int | 
         spec = np.fft.rfft(frames[b:b + block] * w, axis=1).astype(np.complex64)
         out[:, b:b + block] = (np.abs(spec) ** 2).T
     return out
-
-
-def mel_logc(y: np.ndarray, spec) -> np.ndarray:
-    """``[1, n_mels, T]`` float32 ``mel_logc`` of mono ``y`` already at ``spec.sr``."""
-    P = stft_power(y, n_fft=spec.n_fft, hop_length=spec.hop_length,
-                   win_length=spec.win_length, window=spec.window, center=spec.center,
-                   pad_mode=spec.pad_mode)
-    fb = mel_filterbank(sr=spec.sr, n_fft=spec.n_fft, n_mels=spec.n_mels, fmin=spec.fmin,
-                        fmax=spec.fmax).astype(np.float32)
-    return np.log10(1.0 + 10000.0 * (fb @ P))[None].astype(np.float32)

@@ -100,13 +100,21 @@ def _chroma_cqt(ctx):
 
 
 #: The feature backends (``compute.compute_features(..., backend=)``).
-BACKEND_NAMES = ("fast", "reference", "torch")
+BACKEND_NAMES = ("fast", "numpy", "reference", "torch")
 DEFAULT_BACKEND = "fast"
+#: What the numpy backend computes (numpy alone: the prediction runtime's front end).
+NUMPY_FEATURES = frozenset({"stft", "mel", "mel_logc"})
 
 
 #: Bump a backend's number when its output changes: it is part of every cache key, so
 #: cached features of different backends or versions never mix silently.
-BACKEND_VERSIONS = {"fast": 3, "torch": 1, "reference": 1}
+BACKEND_VERSIONS = {"fast": 3, "numpy": 1, "torch": 1, "reference": 1}
+
+
+def inference_backend(spec) -> str:
+    """The CPU backend prediction computes ``spec`` on: ``numpy`` where it can (no numba
+    or scipy import, the same numbers in a base install and a full one), else ``fast``."""
+    return "numpy" if set(spec.names) <= NUMPY_FEATURES else "fast"
 
 
 def backend_version(backend: str) -> str:
