@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q torch==2.13.0
-	$(BIN)/python -m pip install -q -e '.[dev,serve,onnx,tag,beets,ray]'
+	$(BIN)/python -m pip install -q -e '.[dev,all]'
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -1,7 +1,8 @@
 """``genrekit`` command line: ``main(argv=None) -> int``, the one place errors become exit codes.
 
 Exit status: 0 success, 1 some inputs failed (the rest were processed), 2 usage or
-configuration error (including "no audio found"). Heavy libraries (torch, numba, librosa,
+configuration error (including "no audio found", and a missing extra: the line names the
+``pip install 'genrekit[EXTRA]'`` to run). Heavy libraries (torch, numba, librosa,
 onnxruntime) are imported by the subcommands when they run, never while the parser is
 built, so ``genrekit --help`` starts fast.
 """
@@ -56,6 +57,7 @@ def _module(name: str):
 
 def main(argv: list[str] | None = None) -> int:
     from .errors import ConfigError, GenrekitError, ParameterError
+    from .extras import missing_extra, require
 
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(_command_of(argv))
@@ -68,7 +70,14 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(_module(args._module).run(args) or 0)
+        module = _module(args._module)
+        require(*getattr(module, "REQUIRES", ()))  # the extras the whole command needs
+        return int(module.run(args) or 0)
+    except ImportError as exc:  # an optional dependency a code path needed
+        if (missing := missing_extra(exc)) is None:
+            raise
+        print(f"genrekit {args.command}: error: {missing}", file=sys.stderr)
+        return 2
     except (ParameterError, ConfigError) as exc:
         print(f"genrekit {args.command}: error: {exc}", file=sys.stderr)
         return 2

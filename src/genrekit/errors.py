@@ -72,3 +72,16 @@ def suggest(name: str, known) -> str:
 
 class EngineError(GenrekitError):
     """A distributed engine could not run (no Ray cluster at the address, ...)."""
+
+
+class MissingExtraError(ConfigError):
+    """A feature whose optional dependencies are not installed; the message names the extra
+    that installs them (``pip install 'genrekit[EXTRA]'``)."""
+
+    def __init__(self, extra: str, module: str):
+        self.extra, self.module = extra, module
+        super().__init__(f"this needs the '{extra}' extra ({module} is not installed): "
+                         f"pip install 'genrekit[{extra}]'")
+
+    def __reduce__(self):
+        return type(self), (self.extra, self.module)

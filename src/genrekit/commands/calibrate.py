@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from .common import add_cache_arg, add_catalog_selection, selected_catalog
 
+#: the extras this command needs (checked by cli.main before it runs)
+REQUIRES = ("train",)
+
 
 def add_arguments(p) -> None:
     p.add_argument("checkpoint", help="a .pt checkpoint")

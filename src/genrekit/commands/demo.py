@@ -19,20 +19,25 @@ def run(args) -> int:
     import json
     import sys
 
+    from ..extras import has
     from ..inference.classifier import load_classifier
     from ..inference.plots import plot_timelines
     from .predict import predict_paths
     from .predict_formats import table
 
     clips = sorted(DEMO_DIR.glob("*.ogg"))
-    clf = load_classifier(args.model)
+    clf = load_classifier(args.model, precision=args.precision)
     print(f"genrekit demo: {len(clips)} bundled excerpts ({DEMO_DIR / 'ATTRIBUTION.md'}); "
           f"model {clf.source}")
     results, errors = predict_paths(clf, clips)
     sys.stdout.write(table(results, errors, clf, timeline=True))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    plot_timelines(results, out / "timeline.png", classes=clf.classes_)
     (out / "predictions.json").write_text(json.dumps([r.to_dict() for r in results], indent=2))
-    print(f"wrote {out / 'timeline.png'} and {out / 'predictions.json'}")
+    if has("matplotlib"):
+        plot_timelines(results, out / "timeline.png", classes=clf.classes_)
+        print(f"wrote {out / 'timeline.png'} and {out / 'predictions.json'}")
+    else:  # a base install: the predictions, no picture
+        print(f"wrote {out / 'predictions.json'} (for timeline.png: "
+              "pip install 'genrekit[plots]')")
     return 1 if errors else 0

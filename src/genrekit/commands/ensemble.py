@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from .common import add_catalog_selection, add_jobs_arg, selected_catalog
 
+#: the extras this command needs (checked by cli.main before it runs)
+REQUIRES = ("train",)
+
 
 def add_arguments(p) -> None:
     p.add_argument("checkpoints", nargs="+", metavar="CKPT", help=".pt checkpoints (2 or more)")

@@ -11,6 +11,9 @@ from .common import (
     selected_catalog,
 )
 
+#: the extras this command needs (checked by cli.main before it runs)
+REQUIRES = ("train",)
+
 
 def add_arguments(p) -> None:
     p.add_argument("checkpoint", help="a .pt checkpoint (e.g. runs/NAME/best.pt)")

@@ -1,6 +1,9 @@
-"""``genrekit export CHECKPOINT --format onnx --out model.onnx``."""
+"""``genrekit export CHECKPOINT --out model.onnx [--quantize int8 --calibrate DATA]``."""
 
 from __future__ import annotations
+
+#: the extras this command needs (checked by cli.main before it runs)
+REQUIRES = ("export",)
 
 
 def add_arguments(p) -> None:
@@ -8,19 +11,40 @@ def add_arguments(p) -> None:
     p.add_argument("--format", choices=["onnx"], default="onnx")
     p.add_argument("--out", required=True, help="output file, e.g. model.onnx")
     p.add_argument("--opset", type=int, default=17)
+    p.add_argument("--quantize", choices=["int8"], default=None,
+                   help="also write OUT's int8 version (NAME.int8.onnx): the convolutions "
+                        "that carry the model's work in int8, calibrated on --calibrate")
+    p.add_argument("--calibrate", metavar="DATA",
+                   help="with --quantize: audio of the kind the model will see (a folder, a "
+                        "folder per genre or a CSV catalog; its training songs are best)")
+    p.add_argument("--calibration-slices", type=int, default=512,
+                   help="slices drawn evenly from --calibrate's songs (default 512)")
 
 
 def run(args) -> int:
-    from ..errors import ConfigError
+    from pathlib import Path
 
-    try:
-        import onnx  # noqa: F401
-    except ImportError:
-        raise ConfigError("genrekit export needs the onnx extra: "
-                          "pip install 'genrekit[onnx]'") from None
+    from ..errors import ParameterError
     from ..export import export_onnx
 
+    if args.quantize and not args.calibrate:
+        raise ParameterError("--quantize int8 needs --calibrate DATA: int8 ranges are "
+                             "measured on real features, never guessed")
     out = export_onnx(args.checkpoint, args.out, opset=args.opset)
     print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB); use it with "
           f"`genrekit predict --model {out}` (onnxruntime, no torch needed)")
+    if args.quantize:
+        from ..data.manifest import load_catalog, scan_audio
+        from ..inference.classifier import GenreClassifier
+        from ..quantize import calibration_slices, quantize_onnx
+
+        clf = GenreClassifier.load(out)
+        cat = (load_catalog(args.calibrate) if str(args.calibrate).lower().endswith(".csv")
+               else scan_audio([args.calibrate]))
+        paths = [str(t.path) for t in cat]
+        x = calibration_slices(paths, clf.file_job, clf.width, clf.hop,
+                               n=args.calibration_slices)
+        q = quantize_onnx(out, Path(str(out).removesuffix(".onnx") + ".int8.onnx"), x)
+        print(f"wrote {q} ({q.stat().st_size / 1e6:.2f} MB; int8, calibrated on {len(x)} "
+              f"slices of {len(paths)} files)")
     return 0

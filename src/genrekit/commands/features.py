@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from .common import add_feature_args, spec_from_args
 
+#: the extras this command needs (checked by cli.main before it runs)
+REQUIRES = ("train",)
+
 
 def add_arguments(p) -> None:
     p.add_argument("file", help="audio file")

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from .common import add_audio_dir_arg, add_cache_arg, add_jobs_arg, report
 
+#: the extras this command needs (checked by cli.main before it runs)
+REQUIRES = ("train",)
+
 
 def add_arguments(p) -> None:
     p.add_argument("checkpoint", help="a .pt checkpoint, or 'default' for the bundled model")

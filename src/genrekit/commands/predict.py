@@ -59,6 +59,7 @@ def run(args) -> int:
     if args.engine == "ray":
         return run_ray(paths, cat.missing, args)
     clf = load_classifier(args.model, device=args.device, aggregate=args.aggregate,
+                          precision=args.precision,
                           tta=args.tta)
     results, errors = (predict_paths(clf, paths, top_k=args.top_k, jobs=args.jobs)
                        if paths else ([], []))
@@ -100,7 +101,8 @@ def run_ray(paths, missing, args) -> int:
         raise ParameterError("--timeline-png is not available with --engine ray (the "
                              "timelines are in the Parquet rows)")
     # the bundled file from_pretrained picks
-    model = args.model or load_classifier(device=args.device).source
+    model = args.model or load_classifier(device=args.device,
+                                          precision=args.precision).source
     counts = predict_ray(paths, model, args.out, address=args.address, num_cpus=args.jobs,
                          actors=args.actors, device=args.device, cache_dir=args.cache_dir,
                          top_k=args.top_k, aggregate=args.aggregate, verbose=args.verbose)

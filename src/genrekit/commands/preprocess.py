@@ -15,6 +15,9 @@ from .common import (
     spec_from_args,
 )
 
+#: the extras this command needs (checked by cli.main before it runs)
+REQUIRES = ("train",)
+
 
 def add_arguments(p) -> None:
     p.add_argument("data", nargs="+",

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from .common import add_model_file_arg
 
+#: the extras this command needs (checked by cli.main before it runs)
+REQUIRES = ("serve",)
+
 
 def add_arguments(p) -> None:
     add_model_file_arg(p)
@@ -17,20 +20,15 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from ..errors import ConfigError, ParameterError
+    import uvicorn
 
-    try:
-        import fastapi  # noqa: F401
-        import uvicorn
-    except ImportError:
-        raise ConfigError("genrekit serve needs the serve extra: "
-                          "pip install 'genrekit[serve]'") from None
+    from ..errors import ParameterError
     from ..inference.classifier import load_classifier
     from ..serve.app import create_app
 
     if args.concurrency < 1 or args.max_upload_mb <= 0:
         raise ParameterError("--concurrency must be >= 1 and --max-upload-mb > 0")
-    clf = load_classifier(args.model, device=args.device)
+    clf = load_classifier(args.model, device=args.device, precision=args.precision)
     app = create_app(clf, max_upload=int(args.max_upload_mb * 1024 * 1024),
                      max_concurrency=args.concurrency)
     print(f"genrekit serving {clf.source} on http://{args.host}:{args.port}/ "

@@ -44,7 +44,7 @@ def run(args) -> int:
     from ..ui import file_progress
 
     cat = scan_audio(args.paths)
-    clf = load_classifier(args.model)
+    clf = load_classifier(args.model, precision=args.precision)
     db = None if args.dry_run else PredictionStore(args.db)
     try:
         with file_progress(len(cat.tracks), "tagging") as advance:

@@ -1,0 +1,86 @@
+"""Packaging: the wheel carries the bundled model and demo clips, and installed without
+extras into a fresh virtual environment it predicts, importing neither torch, numba,
+scipy, librosa nor matplotlib; a command that needs an extra says which, exit 2.
+
+Builds the wheel with ``python -m build`` and installs its dependencies from the package
+index (pip's cache makes a rerun quick): about a minute. The same import check on the
+development install (every extra present) is in ``test_predict_imports_no_heavy_library``.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import venv
+import zipfile
+from pathlib import Path
+
+import pytest
+from conftest import chirp, write
+
+ROOT = Path(__file__).resolve().parents[1]
+HEAVY = ("torch", "numba", "scipy", "librosa", "matplotlib", "llvmlite", "sklearn")
+# runs `genrekit ARGS...` in this interpreter, then names the heavy modules it imported
+PROBE = ("import sys; from genrekit.cli import main; rc = main(sys.argv[1:]); "
+         f"print('HEAVY', sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r})));"
+         "sys.exit(rc)")
+
+
+def _run(args, **kw):
+    return subprocess.run(args, capture_output=True, text=True, timeout=600, **kw)
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("dist")
+    r = _run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(out),
+              str(ROOT)])
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    (whl,) = out.glob("genrekit-*.whl")
+    return whl
+
+
+def test_wheel_carries_the_model_and_demo_clips(wheel):
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for want in ("genrekit/pretrained/default.onnx", "genrekit/pretrained/default.pt",
+                 "genrekit/demo/ATTRIBUTION.md", "genrekit/serve/static/index.html"):
+        assert want in names, want
+    assert sum(n.startswith("genrekit/demo/") and n.endswith(".ogg") for n in names) >= 4
+
+
+@pytest.mark.xdist_group("wheel")
+def test_base_install_predicts_without_heavy_libraries(wheel, tmp_path):
+    env_dir = tmp_path / "venv"
+    venv.create(env_dir, with_pip=True)
+    py = env_dir / "bin" / "python"
+    r = _run([str(py), "-m", "pip", "install", "-q", "--disable-pip-version-check",
+              str(wheel)])
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    installed = _run([str(py), "-m", "pip", "list", "--format=freeze"]).stdout.lower()
+    assert not any(f"{m}==" in installed for m in ("torch", "numba", "scipy", "librosa",
+                                                   "matplotlib")), installed
+
+    clip = tmp_path / "one.ogg"
+    write(clip, chirp(seconds=8.0, sr=22050))
+    r = _run([str(py), "-c", PROBE, "predict", str(clip), "--format", "json"], cwd=tmp_path)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    assert '"label"' in r.stdout and "HEAVY []" in r.stdout, r.stdout[-2000:]
+
+    r = _run([str(env_dir / "bin" / "genrekit"), "demo", "--out", str(tmp_path / "d")])
+    assert r.returncode == 0 and (tmp_path / "d" / "predictions.json").exists(), r.stderr
+    assert "genrekit[plots]" in r.stdout  # no matplotlib: the PNG is skipped, and says so
+
+    r = _run([str(env_dir / "bin" / "genrekit"), "train", str(tmp_path), "--out", "o"])
+    lines = r.stderr.strip().splitlines()
+    assert r.returncode == 2 and len(lines) == 1, r.stderr
+    assert "pip install 'genrekit[train]'" in lines[0]
+
+
+def test_predict_imports_no_heavy_library(tmp_path):
+    """In the full development install too, predicting with the bundled model imports none
+    of the training libraries (they cost the cold start ~0.4 s)."""
+    clip = tmp_path / "one.wav"
+    write(clip, chirp(seconds=8.0, sr=22050))
+    r = _run([sys.executable, "-c", PROBE, "predict", str(clip), "--jobs", "2"])
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "HEAVY []" in r.stdout, r.stdout[-2000:]
