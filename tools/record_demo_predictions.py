@@ -1,5 +1,5 @@
-"""Record the bundled model's predictions on the bundled demo clips (ONNX and torch
-runtimes) to ``tests/data/demo_predictions.json``, with every float kept exactly
+"""Record the bundled model's predictions on the bundled demo clips (float ONNX, int8
+ONNX and torch runtimes; the int8 one needs a CPU with VNNI) to ``tests/data/demo_predictions.json``, with every float kept exactly
 (``float.hex``). ``tests/test_bundled_predictions.py`` checks the current code against it:
 a refactor must leave these bit-identical. Rerun only when the bundled model changes."""
 
@@ -27,10 +27,16 @@ def current() -> dict:
 
     demo = sorted((ROOT / "src" / "genrekit" / "demo").glob("*.ogg"))
     out = {}
-    for runtime in ("onnx", "torch"):
-        clf = GenreClassifier.from_pretrained(runtime=runtime)
-        out[runtime] = {p.name: exact(clf.predict(p)) for p in demo}
+    for name, kw in RUNTIMES.items():
+        clf = GenreClassifier.from_pretrained(**kw)
+        out[name] = {p.name: exact(clf.predict(p)) for p in demo}
     return out
+
+
+#: recorded name -> ``from_pretrained`` arguments
+RUNTIMES = {"onnx": {"runtime": "onnx", "precision": "float"},
+            "onnx-int8": {"runtime": "onnx", "precision": "int8"},
+            "torch": {"runtime": "torch"}}
 
 
 if __name__ == "__main__":

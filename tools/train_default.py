@@ -9,8 +9,11 @@
    Clips marked `unlisted` in index.csv (GTZAN's known repeats and distortions) are in no
    split list; the script asserts that none is used. No early stopping, nothing selected
    on songs it trains on;
-2. writes the float16 inference copy to src/genrekit/pretrained/default.pt and its ONNX
-   export (what `GenreClassifier.from_pretrained()` runs on a CPU) to default.onnx;
+2. writes the float16 inference copy to src/genrekit/pretrained/default.pt, its ONNX
+   export to default.onnx (float32) and the int8 version of that graph to
+   default.int8.onnx (`genrekit.quantize`, calibrated on 512 slices drawn evenly from the
+   same labelled songs; what `GenreClassifier.from_pretrained()` runs on a CPU with VNNI);
+   `--onnx-only` redoes just the two ONNX files from the existing default.pt;
 3. fits the same recipe on splits/train.txt alone and evaluates it on splits/valid.txt
    (the old train -> valid number, kept as one more column), and writes MODEL_CARD.md with
    the CV numbers of exactly this recipe (from --cv-report) and docs/default_confusion.png.
@@ -33,6 +36,8 @@ def main() -> int:
     ap.add_argument("--config", default=str(ROOT / "configs/default.yaml"))
     ap.add_argument("--set", action="append", default=[])
     ap.add_argument("--card-only", action="store_true", help="skip the final fit and export")
+    ap.add_argument("--onnx-only", action="store_true",
+                    help="only export default.pt to default.onnx and default.int8.onnx")
     ap.add_argument("--cv-report", default=str(ROOT / "runs/cv/report-msd.json"),
                     help="benchmarks/accuracy_cv.py's JSON, for the model card's CV numbers")
     a = ap.parse_args()
@@ -40,8 +45,7 @@ def main() -> int:
     from genrekit.checkpoint import load_checkpoint, save_checkpoint, slim_checkpoint
     from genrekit.config import load_config
     from genrekit.data import load_catalog
-    from genrekit.export import export_onnx
-    from genrekit.inference.classifier import DEFAULT_MODEL, DEFAULT_ONNX
+    from genrekit.inference.classifier import DEFAULT_MODEL
     from genrekit.training.evaluate import evaluate_checkpoint
     from genrekit.training.song_head import song_head_checkpoint
 
@@ -58,16 +62,17 @@ def main() -> int:
     labelled = [t for t in cat if t.split in ("train", "valid")]
     assert not {cat.relpath(t) for t in labelled} & unlisted
     classes = sorted({t.label for t in labelled})
-    if not a.card_only:
+    if not a.card_only and not a.onnx_only:
         ck, failures = song_head_checkpoint(cfg, labelled, classes, cache_dir=a.cache_dir,
                                             jobs=2)
         if failures:
             raise SystemExit(f"unreadable training songs: {failures[:3]}")
         ck["metrics"]["cv"] = cv_numbers(a.cv_report, cfg)
         save_checkpoint(DEFAULT_MODEL, slim_checkpoint(ck))
-        export_onnx(DEFAULT_MODEL, DEFAULT_ONNX)
-        for p in (DEFAULT_MODEL, DEFAULT_ONNX):
-            print(f"wrote {p} ({p.stat().st_size / 1e6:.2f} MB)")
+    if not a.card_only or a.onnx_only:
+        export_default_onnx(labelled)
+    if a.onnx_only:
+        return 0
     # the old number: the same recipe fit on the train list, scored on the valid list
     train_only, _ = song_head_checkpoint(cfg, [t for t in cat if t.split == "train"],
                                          classes, cache_dir=a.cache_dir, jobs=2)
@@ -105,6 +110,27 @@ def cv_numbers(report, cfg) -> dict:
 def recipe_name(cfg) -> str:
     """The accuracy_cv.py row name of a song-head config."""
     return f"song head: mean {cfg.model.kwargs.get('embedding', 'pool')}, C={cfg.train.head_c:g}"
+
+
+def export_default_onnx(labelled) -> None:
+    """default.pt -> default.onnx (float32) and default.int8.onnx (calibrated on 512
+    slices of the labelled songs the model was fitted on)."""
+    from genrekit.export import export_onnx
+    from genrekit.inference.classifier import (
+        DEFAULT_INT8,
+        DEFAULT_MODEL,
+        DEFAULT_ONNX,
+        GenreClassifier,
+    )
+    from genrekit.quantize import calibration_slices, quantize_onnx
+
+    export_onnx(DEFAULT_MODEL, DEFAULT_ONNX)
+    clf = GenreClassifier.load(DEFAULT_ONNX)
+    x = calibration_slices([str(t.path) for t in labelled], clf.file_job, clf.width, clf.hop,
+                           n=512, seed=0)
+    quantize_onnx(DEFAULT_ONNX, DEFAULT_INT8, x)
+    for p in (DEFAULT_MODEL, DEFAULT_ONNX, DEFAULT_INT8):
+        print(f"wrote {p} ({p.stat().st_size / 1e6:.2f} MB)")
 
 
 def render_card(rep, cfg, ck, cat, gtzan) -> str:

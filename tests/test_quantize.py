@@ -1,0 +1,65 @@
+"""int8 export (``genrekit export --quantize int8``) and the bundled int8 graph."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from conftest import chirp, noise, tone, write
+
+from genrekit.cli import main
+from genrekit.errors import ParameterError
+from genrekit.inference.classifier import DEFAULT_INT8, DEFAULT_ONNX, GenreClassifier
+
+
+@pytest.fixture(scope="module")
+def exported(tiny_checkpoint, tmp_path_factory):
+    d = tmp_path_factory.mktemp("q")
+    audio = d / "calib"
+    audio.mkdir()
+    for i, make in enumerate([tone, chirp, noise] * 2):
+        write(audio / f"c{i}.wav", make(seconds=3.0) * (0.3 + 0.1 * i))
+    rc = main(["export", str(tiny_checkpoint), "--out", str(d / "m.onnx"), "--quantize",
+               "int8", "--calibrate", str(audio), "--calibration-slices", "40"])
+    assert rc == 0
+    return d
+
+
+def test_int8_export_writes_both_graphs_with_metadata(exported):
+    import onnxruntime as ort
+
+    f, q = exported / "m.onnx", exported / "m.int8.onnx"
+    assert f.exists() and q.exists()
+    meta = json.loads(ort.InferenceSession(str(q)).get_modelmeta()
+                      .custom_metadata_map["genrekit"])
+    quant = meta["quantization"]
+    assert quant["nodes"] and 0 < quant["share_of_macs"] <= 1
+    assert 0 < quant["calibration_slices"] <= 40  # 6 clips hold 30 slices
+    ops = {n.op_type for n in __import__("onnx").load(str(q)).graph.node}
+    assert "QuantizeLinear" in ops and "DequantizeLinear" in ops
+
+
+def test_int8_predicts_close_to_float(exported, tmp_path):
+    clip = write(tmp_path / "x.wav", chirp(seconds=4.0, f0=200, f1=2000))
+    pf = GenreClassifier.load(exported / "m.onnx").predict(clip)
+    pq = GenreClassifier.load(exported / "m.int8.onnx").predict(clip)
+    assert pq.label == pf.label
+    assert max(abs(pq.scores[c] - pf.scores[c]) for c in pf.scores) < 0.05
+
+
+def test_quantize_needs_calibration_audio(tiny_checkpoint, tmp_path, capsys):
+    assert main(["export", str(tiny_checkpoint), "--out", str(tmp_path / "m.onnx"),
+                 "--quantize", "int8"]) == 2
+    assert "--calibrate" in capsys.readouterr().err
+    from genrekit.quantize import quantize_onnx
+
+    with pytest.raises(ParameterError, match="calibration slices"):
+        quantize_onnx(DEFAULT_ONNX, tmp_path / "q.onnx", np.zeros((0, 1, 96, 188)))
+
+
+def test_bundled_precisions():
+    assert GenreClassifier.from_pretrained(precision="float").source == str(DEFAULT_ONNX)
+    assert GenreClassifier.from_pretrained(precision="int8").source == str(DEFAULT_INT8)
+    with pytest.raises(ParameterError, match="precision"):
+        GenreClassifier.from_pretrained(precision="fp16")
