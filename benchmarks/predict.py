@@ -1,38 +1,54 @@
-"""Prediction speed and memory of the bundled model on shared GTZAN clips, each next to a
-plain librosa load + mel of the same clips, measured in one run.
+"""Prediction speed, memory and install size of the bundled model on shared GTZAN clips,
+side by side in one run: the shipped default (int8 graph where the CPU has VNNI), the same
+model's float ONNX, optionally the code and model of an earlier commit (``--before REV``),
+and a plain librosa load + mel of the same clips.
 
-Prints: warm per-clip latency, batch throughput (clips/s), cold start of
-`genrekit predict one.ogg` as a process, and peak RSS of each side.
-Usage: python benchmarks/predict.py [--n 16] [--model PATH]
+Prints per side: warm per-clip latency, batch throughput with ``--jobs 2`` (clips/s),
+cold start of ``genrekit predict one.ogg`` as a process (bytecode compiled first, as an
+installed package has it), peak RSS; and the size on disk of a base install (a fresh
+virtualenv with the wheel and no extras, ``--base-venv``, built on first use: needs the
+package index) with its own cold start.
+
+Usage: python benchmarks/predict.py [--n 16] [--before d6825d1] [--base-venv DIR]
 """
 
 from __future__ import annotations
 
 import argparse
-import resource
+import os
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 from _shared import gtzan_clips
+
+ROOT = Path(__file__).resolve().parents[1]
 
 LIBROSA_SIDE = """
 import sys, time, resource, librosa
 paths = sys.argv[1:]
+librosa.load(paths[0], sr=22050)  # warm-up
 t = time.perf_counter()
 for p in paths:
     y, sr = librosa.load(p, sr=22050, mono=True)
     librosa.power_to_db(librosa.feature.melspectrogram(y=y, sr=sr, n_mels=128))
 dt = time.perf_counter() - t
-print(dt / len(paths), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+print(dt / len(paths), 0.0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 """
 
 GENREKIT_SIDE = """
 import sys, time, resource
 from genrekit import GenreClassifier
-model = sys.argv[1] if sys.argv[1] != "-" else None
-paths = sys.argv[2:]
-clf = GenreClassifier.load(model) if model else GenreClassifier.from_pretrained()
+model, precision = sys.argv[1], sys.argv[2]
+paths = sys.argv[3:]
+if model != "-":
+    clf = GenreClassifier.load(model)
+elif precision != "-":
+    clf = GenreClassifier.from_pretrained(precision=precision)
+else:
+    clf = GenreClassifier.from_pretrained()
 clf.predict(paths[0])  # warm-up
 t = time.perf_counter()
 for p in paths:
@@ -45,41 +61,108 @@ print(single, batch, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 """
 
 
-def run_py(code, *args):
-    out = subprocess.run([sys.executable, "-c", code, *map(str, args)], capture_output=True,
-                         text=True, check=True)
+def run_py(code, *args, python=sys.executable, env=None):
+    out = subprocess.run([str(python), "-c", code, *map(str, args)], capture_output=True,
+                         text=True, env=env)
+    if out.returncode:
+        raise SystemExit(out.stderr[-3000:])
     return [float(v) for v in out.stdout.split()]
 
 
-def cold(cmd):
-    t = time.perf_counter()
-    subprocess.run(cmd, check=True, capture_output=True)
-    return time.perf_counter() - t
+def cold(cmd, env=None, repeat=3):
+    best = float("inf")
+    for _ in range(repeat):
+        t = time.perf_counter()
+        subprocess.run(cmd, check=True, capture_output=True, env=env)
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
+def du_mb(path: Path) -> float:
+    total = 0
+    for root, _, files in os.walk(path):
+        for f in files:
+            p = Path(root) / f
+            if not p.is_symlink():
+                total += p.stat().st_size
+    return total / 1e6
+
+
+def base_venv(path: Path) -> Path:
+    """A virtualenv with genrekit's wheel and no extras (built once, then reused)."""
+    py = path / "bin" / "python"
+    if not py.exists():
+        with tempfile.TemporaryDirectory() as dist:
+            subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation",
+                            "--outdir", dist, str(ROOT)], check=True, capture_output=True)
+            subprocess.run([sys.executable, "-m", "venv", str(path)], check=True)
+            (whl,) = Path(dist).glob("genrekit-*.whl")
+            subprocess.run([str(py), "-m", "pip", "install", "-q", "--disable-pip-version-check",
+                            str(whl)], check=True)
+    return py
+
+
+def before_tree(rev: str, where: Path) -> Path:
+    """The ``src`` folder of commit ``rev`` (a git worktree), bytecode compiled."""
+    if not where.exists():
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(where), rev],
+                       check=True, capture_output=True)
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(where / "src")], check=True)
+    return where / "src"
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=16)
-    ap.add_argument("--model", default="-")
+    ap.add_argument("--before", metavar="REV", help="also measure this commit's code and model")
+    ap.add_argument("--base-venv", type=Path, help="measure a base install here (built once)")
     a = ap.parse_args()
     paths = gtzan_clips(a.n)
-    lib_per_clip, lib_rss = run_py(LIBROSA_SIDE, *paths)
-    single, batch, gk_rss = run_py(GENREKIT_SIDE, a.model, *paths)
-    model_args = [] if a.model == "-" else ["--model", a.model]
-    gk_cold = min(cold([sys.executable, "-m", "genrekit.cli", "predict", str(paths[0]),
-                        *model_args]) for _ in range(2))
-    lib_cold = min(cold([sys.executable, "-c", LIBROSA_SIDE, str(paths[0])]) for _ in range(2))
-    help_cold = min(cold([sys.executable, "-m", "genrekit.cli", "--help"]) for _ in range(2))
-    print(f"{len(paths)} clips of 30 s")
-    print(f"{'measure':34s} {'genrekit':>10s} {'librosa load+mel':>17s} {'ratio':>7s}")
-    rows = [("warm per-clip latency (s)", single, lib_per_clip),
-            ("cold start, one clip, process (s)", gk_cold, lib_cold),
-            ("peak RSS (MB)", gk_rss, lib_rss)]
-    for name, g, lib in rows:
-        print(f"{name:34s} {g:10.3f} {lib:17.3f} {g / lib:7.2f}")
-    print(f"batch throughput, jobs=2: {batch:.2f} clips/s; `genrekit --help`: {help_cold:.2f} s")
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    print(f"(largest child RSS seen: {peak:.0f} MB)")
+    clip = str(paths[0])
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "src")], check=True)
+    from genrekit.inference.classifier import DEFAULT_ONNX
+    from genrekit.quantize import int8_ok
+
+    env = dict(os.environ)
+    sides = {}  # name -> (warm s/clip, clips/s jobs=2, RSS MB, cold s)
+    if a.before:
+        src = before_tree(a.before, Path(tempfile.gettempdir()) / f"genrekit-{a.before}")
+        benv = {**env, "PYTHONPATH": str(src)}
+        w, b, r = run_py(GENREKIT_SIDE, "-", "-", *paths, env=benv)
+        c = cold([sys.executable, "-m", "genrekit.cli", "predict", clip], env=benv)
+        sides[f"before ({a.before}, float)"] = (w, b, r, c)
+    w, b, r = run_py(GENREKIT_SIDE, str(DEFAULT_ONNX), "-", *paths)
+    c = cold([sys.executable, "-m", "genrekit.cli", "predict", clip, "--precision", "float"])
+    sides["float ONNX now"] = (w, b, r, c)
+    w, b, r = run_py(GENREKIT_SIDE, "-", "-", *paths)
+    c = cold([sys.executable, "-m", "genrekit.cli", "predict", clip])
+    shipped = f"shipped ({'int8' if int8_ok() else 'float: no VNNI'})"
+    sides[shipped] = (w, b, r, c)
+    lw, _, lr = run_py(LIBROSA_SIDE, *paths)
+    lc = cold([sys.executable, "-c", LIBROSA_SIDE, clip])
+    sides["librosa load+mel"] = (lw, float("nan"), lr, lc)
+
+    print(f"{len(paths)} clips of 30 s; 2 CPU cores; cold = best of 3, bytecode compiled")
+    names = list(sides)
+    print(f"{'measure':30s}" + "".join(f"{n:>26s}" for n in names))
+    for i, label in enumerate(["warm per-clip latency (s)", "throughput, jobs=2 (clips/s)",
+                               "peak RSS (MB)", "cold one-clip CLI (s)"]):
+        print(f"{label:30s}" + "".join(f"{sides[n][i]:26.3f}" for n in names))
+    ref = next(iter(sides))
+    w0, b0 = sides[ref][0], sides[ref][1]
+    print(f"shipped vs {ref}: warm latency {w0 / sides[shipped][0]:.2f}x faster, "
+          f"throughput {sides[shipped][1] / b0:.2f}x")
+    print(f"shipped warm latency / librosa load+mel: {sides[shipped][0] / lw:.2f}")
+    if a.base_venv:
+        py = base_venv(a.base_venv)
+        exe = py.parent / "genrekit"
+        subprocess.run([str(py), "-m", "compileall", "-q", str(a.base_venv / "lib")],
+                       capture_output=True)
+        c = cold([str(exe), "predict", clip])
+        bw, bb, br = run_py(GENREKIT_SIDE, "-", "-", *paths, python=py)
+        print(f"base install (wheel, no extras) at {a.base_venv}: {du_mb(a.base_venv):.0f} MB "
+              f"on disk; cold one-clip CLI {c:.3f} s; warm {bw:.3f} s/clip; jobs=2 "
+              f"{bb:.2f} clips/s; peak RSS {br:.0f} MB")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """Record the bundled model's predictions on the bundled demo clips (float ONNX, int8
-ONNX and torch runtimes; the int8 one needs a CPU with VNNI) to ``tests/data/demo_predictions.json``, with every float kept exactly
-(``float.hex``). ``tests/test_bundled_predictions.py`` checks the current code against it:
-a refactor must leave these bit-identical. Rerun only when the bundled model changes."""
+ONNX and torch runtimes; the int8 one needs a CPU with VNNI) to
+``tests/data/demo_predictions.json``, with every float kept exactly (``float.hex``).
+``tests/test_bundled_predictions.py`` checks the current code against it: a refactor must
+leave these bit-identical. Rerun only when the bundled model changes."""
 
 from __future__ import annotations
 
