@@ -66,6 +66,12 @@ def test_base_install_predicts_without_heavy_libraries(wheel, tmp_path):
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
     assert '"label"' in r.stdout and "HEAVY []" in r.stdout, r.stdout[-2000:]
 
+    clip2 = write(tmp_path / "two.wav", chirp(seconds=6.0, sr=16000))
+    r = _run([str(py), "-c", PROBE, "predict", str(clip), clip2, "--jobs", "2", "--format",
+              "csv"], cwd=tmp_path)  # worker processes too (they must not need numba)
+    assert r.returncode == 0 and "HEAVY []" in r.stdout, r.stdout[-2000:] + r.stderr[-2000:]
+    assert r.stdout.count(".ogg") + r.stdout.count(".wav") >= 2, r.stdout
+
     r = _run([str(env_dir / "bin" / "genrekit"), "demo", "--out", str(tmp_path / "d")])
     assert r.returncode == 0 and (tmp_path / "d" / "predictions.json").exists(), r.stderr
     assert "genrekit[plots]" in r.stdout  # no matplotlib: the PNG is skipped, and says so

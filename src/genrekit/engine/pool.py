@@ -16,7 +16,7 @@ def single_core():
     kernels and (if imported) torch are pinned to one thread; all restored on exit."""
     from threadpoolctl import threadpool_limits
 
-    from ..features import fast
+    from ..features import parallel as fast  # the numba kernels' flag, without numba
 
     torch = sys.modules.get("torch")
     was_parallel = fast.is_parallel()

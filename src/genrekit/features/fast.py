@@ -15,6 +15,8 @@ import numba
 import numpy as np
 
 from .filters import windowed_frames
+from .parallel import PARALLEL as _PARALLEL  # the flag pool.single_core sets, numba-free
+from .parallel import is_parallel, set_parallel  # noqa: F401  (this module's API)
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -91,20 +93,6 @@ def _median_rows_ser(X, k, out):
     win = np.empty(k, dtype=X.dtype)
     for r in range(X.shape[0]):
         _median_row(X[r], k, out[r], win)
-
-
-#: Kernels run on numba's thread pool unless set_parallel(False) (one core per process:
-#: preprocessing workers, whose parent must not start that pool before it forks).
-_PARALLEL = [True]
-
-
-def is_parallel() -> bool:
-    """Do the kernels run on numba's thread pool (see :func:`set_parallel`)?"""
-    return _PARALLEL[0]
-
-
-def set_parallel(flag: bool) -> None:
-    _PARALLEL[0] = bool(flag)
 
 
 def median_filter_rows(X, k):
