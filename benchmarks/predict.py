@@ -121,7 +121,7 @@ def main():
     clip = str(paths[0])
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "src")], check=True)
     from genrekit.inference.classifier import DEFAULT_ONNX
-    from genrekit.quantize import int8_ok
+    from genrekit.inference.runners import int8_ok
 
     env = dict(os.environ)
     sides = {}  # name -> (warm s/clip, clips/s jobs=2, RSS MB, cold s)

@@ -26,7 +26,7 @@ def _recorder():
 @pytest.mark.parametrize("runtime", ["onnx", "onnx-int8", "torch"])
 def test_demo_predictions_bit_identical(runtime):
     from genrekit import GenreClassifier
-    from genrekit.quantize import int8_ok
+    from genrekit.inference.runners import int8_ok
 
     if runtime == "onnx-int8" and not int8_ok():
         pytest.skip("int8 is recorded on a CPU with VNNI; this one has none (float runs)")

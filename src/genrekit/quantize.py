@@ -10,8 +10,8 @@ temporal filters (one input channel, k x 1 kernels) run far slower as QLinearCon
 mid-end gains nothing but error. 7-bit weights (``reduce_range``) cost label agreement; u8u8
 weights ran at 0.7x the u8s8 speed.
 
-int8 runs where the CPU has VNNI (:func:`int8_ok`); elsewhere onnxruntime's u8s8 kernels
-can saturate, so the float graph runs instead.
+int8 runs where the CPU has VNNI (``inference.runners.int8_ok``); elsewhere onnxruntime's
+u8s8 kernels can saturate, so the float graph runs instead.
 """
 
 from __future__ import annotations
@@ -138,21 +138,3 @@ def calibration_slices(paths, job, width: int, hop: int, *, n: int = 512, seed: 
         raise ParameterError("no readable calibration audio")
     pick = rng.choice(len(pool), size=min(n, len(pool)), replace=False)
     return np.stack([pool[i] for i in sorted(pick)]).astype(np.float32)
-
-
-def int8_ok() -> bool:
-    """Whether this CPU runs onnxruntime's u8s8 int8 kernels exactly and fast: x86-64 with
-    VNNI (AVX-512 VNNI or AVX-VNNI). Without it the s8 weights can saturate 16-bit sums."""
-    import platform
-
-    if platform.machine().lower() not in ("x86_64", "amd64"):
-        return False
-    try:
-        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
-            for line in f:
-                if line.startswith("flags"):
-                    flags = set(line.split(":", 1)[1].split())
-                    return bool({"avx512_vnni", "avx_vnni"} & flags)
-    except OSError:
-        return False
-    return False

@@ -128,16 +128,18 @@ class GenreClassifier(ClassifierBase):
         ``"float"``, or ``"auto"`` (int8 where the CPU has VNNI, else float)."""
         if name != "default":
             raise ParameterError(f"unknown pretrained model {name!r} (bundled: default)")
+        from ..extras import has
+
         if runtime not in ("auto", "onnx", "torch"):
             raise ParameterError(f"runtime must be auto, onnx or torch, got {runtime!r}")
         if precision not in PRECISIONS:
             raise ParameterError(f"precision must be {', '.join(PRECISIONS)}, got "
                                  f"{precision!r}")
         use_onnx = runtime == "onnx" or (runtime == "auto" and device == "cpu"
-                                         and DEFAULT_ONNX.exists() and _has_onnxruntime())
+                                         and DEFAULT_ONNX.exists() and has("onnxruntime"))
         path = DEFAULT_ONNX if use_onnx else DEFAULT_MODEL
         if use_onnx and precision != "float":
-            from ..quantize import int8_ok
+            from .runners import int8_ok
 
             if precision == "int8" or (int8_ok() and DEFAULT_INT8.exists()):
                 path = DEFAULT_INT8
@@ -245,9 +247,3 @@ def load_classifier(model=None, *, device: str = "cpu", aggregate: str | None = 
     if model:
         return GenreClassifier.load(model, device=device, **kw)
     return GenreClassifier.from_pretrained(device=device, precision=precision, **kw)
-
-
-def _has_onnxruntime() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("onnxruntime") is not None

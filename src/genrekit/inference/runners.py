@@ -112,3 +112,21 @@ def _check_meta(path, meta, session) -> None:
     if len(shape) != 4 or (isinstance(shape[1], int) and shape[1] != spec.n_channels):
         raise CheckpointError(path, f"the graph takes input {shape} but its metadata's "
                                     f"features have {spec.n_channels} channels")
+
+
+def int8_ok() -> bool:
+    """Whether this CPU runs onnxruntime's u8s8 int8 kernels exactly and fast: x86-64 with
+    VNNI (AVX-512 VNNI or AVX-VNNI). Without it the s8 weights can saturate 16-bit sums."""
+    import platform
+
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        return False
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    return bool({"avx512_vnni", "avx_vnni"} & flags)
+    except OSError:
+        return False
+    return False
