@@ -65,6 +65,22 @@ def test_a_constant_signal_is_refused_like_silence(tmp_path):
         load_checked(tmp_path / "dc.wav", 22050)
 
 
+@pytest.mark.parametrize("rate", [32000, 44100, 8000])
+def test_a_constant_signal_at_another_rate_is_refused_before_resampling(tmp_path, rate):
+    """The resampler's edge transient (ptp ~0.07 from a 0.25 DC level) must not pass a
+    constant signal as sound: the refusal looks at the signal as recorded."""
+    from genrekit.audio import array_audio
+
+    dc = np.full(2 * rate, 0.25, np.float32)
+    write(tmp_path / "dc.wav", dc, sr=rate)
+    with pytest.raises(AudioLoadError, match="constant"):
+        load_checked(tmp_path / "dc.wav", 16000)
+    with pytest.raises(AudioLoadError, match="constant"):
+        array_audio(dc, rate, 16000)
+    with pytest.raises(AudioLoadError, match="NaN"):
+        array_audio(np.full(2 * rate, np.nan, np.float32), rate, 16000)
+
+
 def test_random_bytes_get_a_true_reason(tmp_path):
     p = tmp_path / "noise.mp3"
     p.write_bytes(np.random.default_rng(0).bytes(4096))

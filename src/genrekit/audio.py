@@ -52,7 +52,12 @@ def load_audio(path, sr: int | None = 22050, mono: bool = True, offset: float = 
         raise ParameterError(f"offset must be >= 0 seconds, got {offset!r}")
     if duration is not None and duration <= 0:
         raise ParameterError(f"duration must be > 0 seconds or None, got {duration!r}")
-    path = Path(path)
+    y, native_sr = _decode(Path(path), offset, duration)
+    return _conform(y, native_sr, sr, mono)
+
+
+def _decode(path: Path, offset: float, duration: float | None) -> tuple[np.ndarray, int]:
+    """``path`` -> ``(y [channels, n], native_sr)``, every sample finite, at least one."""
     check_regular_file(path)
 
     y = native_sr = None
@@ -71,15 +76,22 @@ def load_audio(path, sr: int | None = 22050, mono: bool = True, offset: float = 
                              + (" or offset past the end)" if offset > 0 else ")"))
     if not np.all(np.isfinite(y)):
         raise AudioLoadError(path, "corrupt: decoded samples contain NaN or infinity")
-    return _conform(y, native_sr, sr, mono)
+    return y, native_sr
 
 
 def _conform(y: np.ndarray, native_sr: int, sr: int | None, mono: bool):
     """``y [channels, n]`` at ``native_sr`` -> ``(y, sr)`` as ``load_audio`` returns it: in
     [-1, 1] (scaled by its peak past full scale), mono if asked, resampled to ``sr``."""
+    return _to_rate(_mix(y, mono), native_sr, sr, mono)
+
+
+def _mix(y: np.ndarray, mono: bool) -> np.ndarray:
+    """``[channels, n]`` within full scale, the channels averaged to one if ``mono``."""
     y = _within_full_scale(y)
-    if mono and y.shape[0] > 1:
-        y = y.mean(axis=0, keepdims=True)
+    return y.mean(axis=0, keepdims=True) if mono and y.shape[0] > 1 else y
+
+
+def _to_rate(y: np.ndarray, native_sr: int, sr: int | None, mono: bool):
     if sr is not None and sr != native_sr:
         y = resample(y, native_sr, sr)
         if np.abs(y).max(initial=0.0) > 1.0:  # the resampler's overshoot near full scale
@@ -257,15 +269,23 @@ def array_audio(y, sr: int | None, target_sr: int, *,
     y = y[None] if y.ndim == 1 else y
     if max_duration:
         y = y[:, : int(max_duration * sr)]
-    y, _ = _conform(y, sr, target_sr, mono=True)
-    check_signal(y, target_sr, "<array>", min_duration=min_duration)
-    return y
+    if not np.all(np.isfinite(y)):
+        raise AudioLoadError("<array>", "the samples contain NaN or infinity")
+    return _checked_at_rate(y, sr, target_sr, "<array>", min_duration)
 
 
 def load_checked(path, sr: int, *, min_duration: float = DEFAULT_MIN_DURATION,
                  max_duration: float | None = DEFAULT_MAX_DURATION) -> np.ndarray:
     """Decode ``path`` to mono float32 at ``sr`` (at most ``max_duration`` s) and refuse
     audio that cannot carry a genre (see :func:`check_signal`)."""
-    y, sr = load_audio(path, sr=sr, duration=max_duration)
-    check_signal(y, sr, path, min_duration=min_duration)
-    return y
+    path = Path(path)
+    y, native_sr = _decode(path, 0.0, max_duration)
+    return _checked_at_rate(y, native_sr, sr, path, min_duration)
+
+
+def _checked_at_rate(y: np.ndarray, native_sr: int, sr: int, name, min_duration: float):
+    """Refuse on the signal as recorded, then resample: a resampler's edge transient must
+    not make a silent or constant signal look like sound."""
+    y = _mix(y, mono=True)
+    check_signal(y[0], native_sr, name, min_duration=min_duration)
+    return _to_rate(y, native_sr, sr, mono=True)[0]
