@@ -9,6 +9,7 @@ import numpy as np
 
 from ..errors import ParameterError
 from . import spectral as sp
+from .parallel import one_blas_thread
 from .registry import BACKEND_NAMES, DEFAULT_BACKEND, FEATURES, NUMPY_FEATURES, logc
 from .spec import FeatureSpec
 
@@ -126,7 +127,8 @@ def compute_features(y: np.ndarray, sr: int, spec=None, *,
     dB of the reference), ``"numpy"`` (stft, mel and mel_logc in numpy alone, equal to
     "fast" to float32 rounding: what prediction runs), ``"reference"`` (librosa's own
     functions) or ``"torch"`` (stft, mel, hpss, mfcc on the CPU here;
-    ``features.torch_backend.TorchFeatures`` for GPU batches).
+    ``features.torch_backend.TorchFeatures`` for GPU batches). On the CPU backends numpy's
+    BLAS runs on one thread (see :func:`features.parallel.one_blas_thread`).
 
     Returns:
         float32 ``[C, F, T]`` with ``C = spec.n_channels``, ``F = spec.height`` and
@@ -157,7 +159,8 @@ def compute_features(y: np.ndarray, sr: int, spec=None, *,
         from .torch_backend import compute_torch
 
         return compute_torch(y, spec)
-    ctx = CONTEXTS[backend](y, spec)
-    blocks = [FEATURES[n].compute(ctx) for n in spec.names]
+    with one_blas_thread():  # its spinning workers would slow the model that runs next
+        ctx = CONTEXTS[backend](y, spec)
+        blocks = [FEATURES[n].compute(ctx) for n in spec.names]
     T = min(b.shape[-1] for b in blocks)
     return np.ascontiguousarray(np.concatenate([b[..., :T] for b in blocks]), dtype=np.float32)
