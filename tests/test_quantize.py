@@ -63,3 +63,53 @@ def test_bundled_precisions():
     assert GenreClassifier.from_pretrained(precision="int8").source == str(DEFAULT_INT8)
     with pytest.raises(ParameterError, match="precision"):
         GenreClassifier.from_pretrained(precision="fp16")
+
+
+def _q_dq_maxpool(per_channel: bool):
+    from onnx import TensorProto, helper, numpy_helper
+
+    scale = np.array([0.05, 0.1, 0.2, 0.4], np.float32) if per_channel else np.float32(0.1)
+    zp = np.full(4, 128, np.uint8) if per_channel else np.uint8(128)
+    axis = {"axis": 1} if per_channel else {}
+    nodes = [helper.make_node("QuantizeLinear", ["x", "s", "z"], ["q"], **axis),
+             helper.make_node("DequantizeLinear", ["q", "s", "z"], ["d"], **axis),
+             helper.make_node("MaxPool", ["d"], ["y"], kernel_shape=[1, 6])]
+    g = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT,
+                                                                     [1, 4, 5, 6])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+                          [numpy_helper.from_array(np.asarray(scale), "s"),
+                           numpy_helper.from_array(np.asarray(zp), "z")])
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+
+
+@pytest.mark.parametrize("per_channel", [False, True])
+def test_the_maximum_moves_before_the_dequantisation_with_the_same_numbers(per_channel):
+    import onnxruntime as ort
+
+    from genrekit.quantize import max_before_dequantize
+
+    def run(m):
+        s = ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"])
+        return s.run(None, {"x": x})[0]
+
+    x = np.random.default_rng(0).normal(0, 5, (1, 4, 5, 6)).astype(np.float32)
+    model = _q_dq_maxpool(per_channel)
+    want = run(model)
+    moved = max_before_dequantize(model)
+    pool = next(n for n in model.graph.node if n.op_type == "MaxPool")
+    if per_channel:  # a per-channel scale is left alone
+        assert moved == [] and pool.input[0] == "d"
+    else:
+        assert moved == [pool.name] and pool.input[0] == "q"  # the max reads the uint8s
+        assert [n.op_type for n in model.graph.node][-1] == "DequantizeLinear"
+    np.testing.assert_array_equal(run(model), want)
+
+
+def test_the_bundled_int8_graph_takes_its_maxima_on_uint8():
+    import onnx
+
+    g = onnx.load(str(DEFAULT_INT8)).graph
+    made_by = {o: n.op_type for n in g.node for o in n.output}
+    pools = [n for n in g.node if n.op_type == "MaxPool"]
+    assert {made_by[p.input[0]] for p in pools} == {"QuantizeLinear", "Conv"}  # int8, float
+    assert sum(made_by[p.input[0]] == "QuantizeLinear" for p in pools) == 2  # both timbral
