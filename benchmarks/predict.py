@@ -7,9 +7,12 @@ Prints per side: warm per-clip latency, batch throughput with ``--jobs 2`` (clip
 cold start of ``genrekit predict one.ogg`` as a process (bytecode compiled first, as an
 installed package has it), peak RSS; and the size on disk of a base install (a fresh
 virtualenv with the wheel and no extras, ``--base-venv``, built on first use: needs the
-package index) with its own cold start.
+package index) with its own cold start. The sides run as long-lived processes that take
+turns, round after round (``--rounds``), and the best round of each is kept: this machine's
+load comes in bursts of tens of percent, and sides measured one after the other can differ
+by that much for no reason of their own.
 
-Usage: python benchmarks/predict.py [--n 16] [--before d6825d1] [--base-venv DIR]
+Usage: python benchmarks/predict.py [--n 16] [--rounds 5] [--before d6825d1] [--base-venv DIR]
 """
 
 from __future__ import annotations
@@ -26,20 +29,38 @@ from _shared import gtzan_clips
 
 ROOT = Path(__file__).resolve().parents[1]
 
-LIBROSA_SIDE = """
-import sys, time, resource, librosa
-paths = sys.argv[1:]
-librosa.load(paths[0], sr=22050)  # warm-up
-t = time.perf_counter()
-for p in paths:
-    y, sr = librosa.load(p, sr=22050, mono=True)
-    librosa.power_to_db(librosa.feature.melspectrogram(y=y, sr=sr, n_mels=128))
-dt = time.perf_counter() - t
-print(dt / len(paths), 0.0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+# Each side is a process that loads once, then answers commands from stdin, one line each:
+# "warm" times one pass over the clips (s per clip), "batch" one predict_many with jobs=2
+# (clips/s), "rss" its peak RSS (MB). The sides take turns round after round, so a burst of
+# load on this shared machine hits every side alike; the best round of each is reported.
+SERVE = """
+import sys, time, resource
+def serve(warm, batch):
+    for line in sys.stdin:
+        cmd = line.strip()
+        if cmd == "warm":
+            t = time.perf_counter(); warm(); out = (time.perf_counter() - t) / len(paths)
+        elif cmd == "batch":
+            t = time.perf_counter(); batch(); out = len(paths) / (time.perf_counter() - t)
+        elif cmd == "rss":
+            out = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        else:
+            break
+        print(out, flush=True)
 """
 
-GENREKIT_SIDE = """
-import sys, time, resource
+LIBROSA_SIDE = SERVE + """
+import librosa
+paths = sys.argv[1:]
+def warm():
+    for p in paths:
+        y, sr = librosa.load(p, sr=22050, mono=True)
+        librosa.power_to_db(librosa.feature.melspectrogram(y=y, sr=sr, n_mels=128))
+warm()
+serve(warm, lambda: float("nan"))
+"""
+
+GENREKIT_SIDE = SERVE + """
 from genrekit import GenreClassifier
 model, precision = sys.argv[1], sys.argv[2]
 paths = sys.argv[3:]
@@ -50,30 +71,47 @@ elif precision != "-":
 else:
     clf = GenreClassifier.from_pretrained()
 clf.predict(paths[0])  # warm-up
-t = time.perf_counter()
-for p in paths:
-    clf.predict(p)
-single = (time.perf_counter() - t) / len(paths)
-t = time.perf_counter()
-list(clf.predict_many(paths, jobs=2))
-batch = len(paths) / (time.perf_counter() - t)
-print(single, batch, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+def warm():
+    for p in paths:
+        clf.predict(p)
+serve(warm, lambda: list(clf.predict_many(paths, jobs=2)))
 """
 
 
-def run_py(code, *args, python=sys.executable, env=None):
-    out = subprocess.run([str(python), "-c", code, *map(str, args)], capture_output=True,
-                         text=True, env=env)
-    if out.returncode:
-        raise SystemExit(out.stderr[-3000:])
-    return [float(v) for v in out.stdout.split()]
+class Side:
+    """One side's long-lived process (see SERVE)."""
+
+    def __init__(self, code, *args, python=sys.executable, env=None):
+        self.proc = subprocess.Popen([str(python), "-c", code, *map(str, args)], env=env,
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+    def ask(self, cmd: str) -> float:
+        self.proc.stdin.write(cmd + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            raise SystemExit(f"a benchmark side died (exit {self.proc.wait()})")
+        return float(line)
+
+    def close(self):
+        self.proc.stdin.close()
+        self.proc.wait()
+
+
+def rounds(sides: dict, cmd: str, n: int, best=min) -> dict:
+    """``cmd`` on every side in turn, ``n`` rounds; each side's best value."""
+    got: dict = {name: [] for name in sides}
+    for _ in range(n):
+        for name, side in sides.items():
+            got[name].append(side.ask(cmd))
+    return {name: best(v) for name, v in got.items()}
 
 
 def cold(cmd, env=None, repeat=3):
     best = float("inf")
     for _ in range(repeat):
         t = time.perf_counter()
-        subprocess.run(cmd, check=True, capture_output=True, env=env)
+        subprocess.run(cmd, check=True, capture_output=True, env=env, stdin=subprocess.DEVNULL)
         best = min(best, time.perf_counter() - t)
     return best
 
@@ -114,6 +152,7 @@ def before_tree(rev: str, where: Path) -> Path:
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=16)
+    ap.add_argument("--rounds", type=int, default=5, help="turns each side takes (best kept)")
     ap.add_argument("--before", metavar="REV", help="also measure this commit's code and model")
     ap.add_argument("--base-venv", type=Path, help="measure a base install here (built once)")
     a = ap.parse_args()
@@ -124,25 +163,34 @@ def main():
     from genrekit.inference.runners import int8_ok
 
     env = dict(os.environ)
-    sides = {}  # name -> (warm s/clip, clips/s jobs=2, RSS MB, cold s)
+    procs, colds = {}, {}
     if a.before:
         src = before_tree(a.before, Path(tempfile.gettempdir()) / f"genrekit-{a.before}")
         benv = {**env, "PYTHONPATH": str(src)}
-        w, b, r = run_py(GENREKIT_SIDE, "-", "-", *paths, env=benv)
-        c = cold([sys.executable, "-m", "genrekit.cli", "predict", clip], env=benv)
-        sides[f"before ({a.before}, float)"] = (w, b, r, c)
-    w, b, r = run_py(GENREKIT_SIDE, str(DEFAULT_ONNX), "-", *paths)
-    c = cold([sys.executable, "-m", "genrekit.cli", "predict", clip, "--precision", "float"])
-    sides["float ONNX now"] = (w, b, r, c)
-    w, b, r = run_py(GENREKIT_SIDE, "-", "-", *paths)
-    c = cold([sys.executable, "-m", "genrekit.cli", "predict", clip])
+        name = f"before ({a.before}, float)"
+        procs[name] = Side(GENREKIT_SIDE, "-", "-", *paths, env=benv)
+        colds[name] = [sys.executable, "-m", "genrekit.cli", "predict", clip], benv
+    procs["float ONNX now"] = Side(GENREKIT_SIDE, str(DEFAULT_ONNX), "-", *paths)
+    colds["float ONNX now"] = ([sys.executable, "-m", "genrekit.cli", "predict", clip,
+                                "--precision", "float"], env)
     shipped = f"shipped ({'int8' if int8_ok() else 'float: no VNNI'})"
-    sides[shipped] = (w, b, r, c)
-    lw, _, lr = run_py(LIBROSA_SIDE, *paths)
-    lc = cold([sys.executable, "-c", LIBROSA_SIDE, clip])
-    sides["librosa load+mel"] = (lw, float("nan"), lr, lc)
+    procs[shipped] = Side(GENREKIT_SIDE, "-", "-", *paths)
+    colds[shipped] = [sys.executable, "-m", "genrekit.cli", "predict", clip], env
+    procs["librosa load+mel"] = Side(LIBROSA_SIDE, *paths)
+    colds["librosa load+mel"] = [sys.executable, "-c", LIBROSA_SIDE, clip], env
+    warm = rounds(procs, "warm", a.rounds)
+    batch = rounds({k: v for k, v in procs.items() if "librosa" not in k}, "batch", a.rounds,
+                   best=max)
+    batch["librosa load+mel"] = float("nan")
+    rss = rounds(procs, "rss", 1)
+    for side in procs.values():
+        side.close()
+    c = {name: cold(cmd, env=e) for name, (cmd, e) in colds.items()}
+    sides = {n: (warm[n], batch[n], rss[n], c[n]) for n in procs}
+    lw = warm["librosa load+mel"]
 
-    print(f"{len(paths)} clips of 30 s; 2 CPU cores; cold = best of 3, bytecode compiled")
+    print(f"{len(paths)} clips of 30 s; 2 CPU cores; warm and jobs=2: best of {a.rounds} "
+          "rounds taken in turn by every side; cold = best of 3, bytecode compiled")
     names = list(sides)
     print(f"{'measure':30s}" + "".join(f"{n:>26s}" for n in names))
     for i, label in enumerate(["warm per-clip latency (s)", "throughput, jobs=2 (clips/s)",
@@ -159,7 +207,11 @@ def main():
         subprocess.run([str(py), "-m", "compileall", "-q", str(a.base_venv / "lib")],
                        capture_output=True)
         c = cold([str(exe), "predict", clip])
-        bw, bb, br = run_py(GENREKIT_SIDE, "-", "-", *paths, python=py)
+        base = Side(GENREKIT_SIDE, "-", "-", *paths, python=py)
+        bw = min(base.ask("warm") for _ in range(a.rounds))
+        bb = max(base.ask("batch") for _ in range(a.rounds))
+        br = base.ask("rss")
+        base.close()
         print(f"base install (wheel, no extras) at {a.base_venv}: {du_mb(a.base_venv):.0f} MB "
               f"on disk; cold one-clip CLI {c:.3f} s; warm {bw:.3f} s/clip; jobs=2 "
               f"{bb:.2f} clips/s; peak RSS {br:.0f} MB")
