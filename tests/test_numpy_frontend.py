@@ -62,3 +62,30 @@ def test_imports_neither_numba_nor_scipy():
             "print([m for m in ('numba', 'scipy', 'librosa', 'torch') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0 and out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+def test_features_compute_with_one_blas_thread_and_restore_it(monkeypatch):
+    """BLAS workers left spinning after the mel product slowed the model that runs next."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from genrekit.features import compute
+    from genrekit.features.spec import FeatureSpec
+
+    seen = []
+    real = compute.FEATURES["mel_logc"]
+
+    class Spy:
+        def __getattr__(self, name):
+            return getattr(real, name)
+
+        def compute(self, ctx):
+            seen.append({i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"})
+            return real.compute(ctx)
+
+    monkeypatch.setitem(compute.FEATURES, "mel_logc", Spy())
+    spec = FeatureSpec(names=("mel_logc",), sr=16000, n_fft=512, hop_length=256, n_mels=96)
+    with threadpool_limits(2, user_api="blas"):
+        compute.compute_features(np.ones(16000, np.float32) * 0.1, 16000, spec,
+                                 backend="numpy")
+        after = {i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}
+    assert seen == [{1}] and after == {2}

@@ -18,20 +18,16 @@ def set_parallel(flag: bool) -> None:
     PARALLEL[0] = bool(flag)
 
 
-_BLAS = []  # one threadpoolctl controller, made on first use (finding the libraries: ~0.3 ms)
-
-
 def one_blas_thread():
-    """A context in which numpy's BLAS computes on one thread.
+    """A context in which BLAS (numpy's, and any other loaded) computes on one thread.
 
     For features computed in the process that runs the model: OpenBLAS's worker threads
     busy-wait for the next call after each one, and the mel projection's matrix product
     woke them; onnxruntime's two threads then shared the two cores with them for ~0.1 s,
     and the first 6 of a 30 s clip's 10 slices ran 1.5-2x slower (measured on 2 cores:
     8-10 ms a slice back to back, 15-20 ms right after a clip's features). The products here
-    are small; one thread costs them nothing that shows."""
-    if not _BLAS:
-        from threadpoolctl import ThreadpoolController
+    are small; one thread costs them nothing that shows. Finding the libraries costs ~0.3 ms
+    a call, done each time so that one loaded later (torch's, scipy's) is limited too."""
+    from threadpoolctl import threadpool_limits
 
-        _BLAS.append(ThreadpoolController())
-    return _BLAS[0].limit(limits=1, user_api="blas")
+    return threadpool_limits(1, user_api="blas")
