@@ -156,8 +156,8 @@ def render_card(rep, cfg, ck, cat, gtzan) -> str:
 
 **Files**: `src/genrekit/pretrained/default.pt` (float16 weights, plain-data checkpoint,
 `torch.load(weights_only=True)`; for fine-tuning and torch), `default.onnx` (the same
-model exported, float32, onnxruntime) and `default.int8.onnx` (that graph with its two
-timbral front-end convolutions, 81 % of the multiply-adds, in int8: what
+model exported, float32, onnxruntime) and `default.int8.onnx` (that graph with its
+front-end convolutions, 94 % of the multiply-adds, in int8: what
 `GenreClassifier.from_pretrained()` and `genrekit predict` run on a CPU with VNNI; float
 elsewhere, or with `--precision float`). See "int8" below.
 
@@ -212,12 +212,15 @@ picture: `docs/default_confusion.png`):
 ## int8
 `default.int8.onnx` = `genrekit.quantize` on `default.onnx`: static QDQ, per-channel int8
 weights, uint8 activations, min/max ranges calibrated on 512 slices drawn evenly (seed 0)
-from the labelled songs the model was fitted on; only the convolutions holding >= 10 % of
-the multiply-adds (the two timbral filters). On every labelled song of the shared copy it
-gives the float graph's song label on 272 of 273 (99.6 %; 305 of 306 with `unlisted`),
-largest song-score difference 0.027; CV of the recipe through the int8 backbone: see the
-issue note (`benchmarks/cv_int8.py`). The model costs about 10 ms per 3 s slice instead of
-17 (2 cores, AVX-512 VNNI). Without VNNI, onnxruntime's u8s8 kernels can saturate, so the
+from the labelled songs the model was fitted on; only the convolutions holding >= 4 % of
+the multiply-adds (the two timbral filters and the two longest temporal ones: 94 % of
+them), with the frequency maxima of their outputs taken on the uint8 values. On every
+labelled song of the shared copy it gives the float graph's song label on 272 of 273
+(99.6 %; 305 of 306 with `unlisted`; the one change, country.00078, goes from rock to its
+true label), largest song-score difference 0.029; CV of the recipe through the int8
+backbone: see the issue note (`benchmarks/cv_int8.py`). The model costs about 9-10 ms per
+3 s slice instead of 17-18 (2 cores, AVX-512 VNNI; `benchmarks/predict.py` prints the
+whole per-clip latency). Without VNNI, onnxruntime's u8s8 kernels can saturate, so the
 float graph runs there.
 
 ## Limits

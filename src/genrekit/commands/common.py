@@ -63,7 +63,7 @@ def add_model_file_arg(p, *, help: str = "checkpoint (.pt, an ensemble too) or O
     p.add_argument("--model", metavar="FILE", help=help)
     p.add_argument("--precision", choices=["auto", "int8", "float"], default="auto",
                    help="the bundled model's ONNX graph: int8 (its large convolutions "
-                        "quantised, ~1.7x faster), float, or auto (default: int8 where the CPU "
+                        "quantised, ~1.8x faster), float, or auto (default: int8 where the CPU "
                         "has VNNI)")
 
 

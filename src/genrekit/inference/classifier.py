@@ -124,7 +124,7 @@ class GenreClassifier(ClassifierBase):
         """The bundled model (see MODEL_CARD.md). ``runtime``: ``"onnx"`` (onnxruntime: no
         torch import, the fastest start), ``"torch"``, or ``"auto"`` (onnx on the CPU).
         ``precision`` of the ONNX graph: ``"int8"`` (its large convolutions quantised:
-        ~1.7x faster model, the same song label on 272 of the 273 training songs),
+        ~1.8x faster model, the same song label on 272 of the 273 training songs),
         ``"float"``, or ``"auto"`` (int8 where the CPU has VNNI, else float)."""
         if name != "default":
             raise ParameterError(f"unknown pretrained model {name!r} (bundled: default)")
