@@ -48,6 +48,29 @@ def test_int8_predicts_close_to_float(exported, tmp_path):
     assert max(abs(pq.scores[c] - pf.scores[c]) for c in pf.scores) < 0.05
 
 
+def test_slice_agreement_of_the_bundled_graphs(tmp_path):
+    from genrekit.data.slices import grid_slices
+    from genrekit.quantize import slice_agreement
+
+    clf = GenreClassifier.load(DEFAULT_ONNX)
+    x = np.concatenate([grid_slices(clf.features(write(tmp_path / f"{i}.wav", make(seconds=6.0),
+                                                        sr=16000)), clf.width, clf.hop)[0]
+                        for i, make in enumerate([tone, chirp, noise])])
+    assert slice_agreement(DEFAULT_ONNX, DEFAULT_ONNX, x) == (1.0, 0.0)  # a graph vs itself
+    agree, diff = slice_agreement(DEFAULT_ONNX, DEFAULT_INT8, x)
+    assert 0.5 <= agree <= 1.0 and 0.0 < diff < 0.1  # int8 moves the numbers a little
+
+
+def test_export_reports_the_int8_agreement(tiny_checkpoint, tmp_path, capsys):
+    audio = tmp_path / "calib"
+    audio.mkdir()
+    for i, make in enumerate([tone, chirp, noise]):
+        write(audio / f"c{i}.wav", make(seconds=3.0))
+    assert main(["export", str(tiny_checkpoint), "--out", str(tmp_path / "m.onnx"),
+                 "--quantize", "int8", "--calibrate", str(audio)]) == 0
+    assert "int8 vs float on the" in capsys.readouterr().out
+
+
 def test_quantize_needs_calibration_audio(tiny_checkpoint, tmp_path, capsys):
     assert main(["export", str(tiny_checkpoint), "--out", str(tmp_path / "m.onnx"),
                  "--quantize", "int8"]) == 2

@@ -123,6 +123,25 @@ def quantize_onnx(float_path, out, slices: np.ndarray, *, min_share: float = MIN
     return out
 
 
+def slice_agreement(float_path, int8_path, slices: np.ndarray, *, batch_size: int = 16,
+                    ) -> tuple[float, float]:
+    """``(share of slices with the same top class, largest probability difference)`` of
+    two graphs of one model on ``slices`` ``[N, C, F, T]``: what ``export --quantize``
+    prints, so an int8 graph that drifts from its float original is seen before it ships."""
+    import onnxruntime as ort
+
+    def probs(path):
+        s = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        name = s.get_inputs()[0].name
+        return np.concatenate([s.run(None, {name: slices[i:i + batch_size]})[0]
+                               for i in range(0, len(slices), batch_size)])
+
+    slices = np.ascontiguousarray(slices, dtype=np.float32)
+    pf, pq = probs(float_path), probs(int8_path)
+    return (float(np.mean(pf.argmax(1) == pq.argmax(1))),
+            float(np.abs(pf - pq).max(initial=0.0)))
+
+
 def max_before_dequantize(model) -> list[str]:
     """Rewrite ``DequantizeLinear -> MaxPool`` as ``MaxPool -> DequantizeLinear`` in place
     (``model``: an ``onnx.ModelProto``); returns the names of the MaxPool nodes moved.

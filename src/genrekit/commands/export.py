@@ -47,4 +47,23 @@ def run(args) -> int:
         q = quantize_onnx(out, Path(str(out).removesuffix(".onnx") + ".int8.onnx"), x)
         print(f"wrote {q} ({q.stat().st_size / 1e6:.2f} MB; int8, calibrated on {len(x)} "
               f"slices of {len(paths)} files)")
+        _report_agreement(out, q, x)
     return 0
+
+
+def _report_agreement(float_path, int8_path, slices) -> None:
+    """How far the int8 graph drifts from the float one, on the calibration slices (the
+    songs you should also check it on: `genrekit evaluate` both), and whether int8 pays on
+    this CPU."""
+    from ..inference.runners import int8_ok
+    from ..quantize import slice_agreement
+
+    agree, diff = slice_agreement(float_path, int8_path, slices)
+    print(f"int8 vs float on the {len(slices)} calibration slices: the same top class on "
+          f"{agree:.1%}, largest probability difference {diff:.3f}")
+    if agree < 0.99:
+        print("warning: the int8 graph changes more than 1% of the slice labels; compare "
+              "both on your labelled songs (genrekit evaluate) before shipping it")
+    if not int8_ok():
+        print("note: this CPU has no VNNI: int8 may run slower than float here, and "
+              "genrekit picks the float graph on such CPUs")
