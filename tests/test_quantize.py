@@ -96,10 +96,11 @@ def _q_dq_maxpool(per_channel: bool):
     axis = {"axis": 1} if per_channel else {}
     nodes = [helper.make_node("QuantizeLinear", ["x", "s", "z"], ["q"], **axis),
              helper.make_node("DequantizeLinear", ["q", "s", "z"], ["d"], **axis),
-             helper.make_node("MaxPool", ["d"], ["y"], kernel_shape=[1, 6])]
+             helper.make_node("MaxPool", ["d"], ["m"], kernel_shape=[1, 6]),
+             helper.make_node("Relu", ["m"], ["y"])]
     g = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT,
                                                                      [1, 4, 5, 6])],
-                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4, 5, 1])],
                           [numpy_helper.from_array(np.asarray(scale), "s"),
                            numpy_helper.from_array(np.asarray(zp), "z")])
     return helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
@@ -107,6 +108,7 @@ def _q_dq_maxpool(per_channel: bool):
 
 @pytest.mark.parametrize("per_channel", [False, True])
 def test_the_maximum_moves_before_the_dequantisation_with_the_same_numbers(per_channel):
+    import onnx
     import onnxruntime as ort
 
     from genrekit.quantize import max_before_dequantize
@@ -124,7 +126,9 @@ def test_the_maximum_moves_before_the_dequantisation_with_the_same_numbers(per_c
         assert moved == [] and pool.input[0] == "d"
     else:
         assert moved == [pool.name] and pool.input[0] == "q"  # the max reads the uint8s
-        assert [n.op_type for n in model.graph.node][-1] == "DequantizeLinear"
+        assert [n.op_type for n in model.graph.node] == ["QuantizeLinear", "MaxPool",
+                                                         "DequantizeLinear", "Relu"]
+    onnx.checker.check_model(model)  # still a valid, topologically sorted graph
     np.testing.assert_array_equal(run(model), want)
 
 
