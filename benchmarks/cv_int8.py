@@ -1,8 +1,9 @@
 """The CV table's embeddings through the int8 graph: every labelled song's per-slice
-``penultimate`` embedding computed by the bundled backbone quantised exactly as
-``default.int8.onnx`` is (``genrekit.quantize``: the same nodes, the same 512 calibration
-slices of the labelled songs, seed 0), on the prediction runtime's numpy features. Writes a
-copy of ``cv_embed.py``'s file with ``penultimate`` replaced, for ``accuracy_cv.py``:
+``penultimate`` embedding computed by the bundled backbone quantised as ``genrekit export
+--quantize int8`` would (``genrekit.quantize``; 512 calibration slices of the labelled
+songs, seed 0; no int8 graph ships with the default any more, see MODEL_CARD.md), on the
+prediction runtime's numpy features. Writes a copy of ``cv_embed.py``'s file with
+``penultimate`` replaced, for ``accuracy_cv.py``:
 
   python benchmarks/cv_int8.py [--emb runs/cv/embeddings-msd.npz]
          [--out runs/cv/embeddings-msd-int8.npz]

@@ -131,20 +131,25 @@ def test_vgg_tag_probabilities_and_features_match_the_original(name):
     np.testing.assert_allclose(p.numpy()[0], ref["tag_probs"][1], atol=1e-4)
 
 
-def test_eval_front_end_max_is_bit_identical_to_the_literal_order(pretrained):
+def test_eval_front_end_matches_the_literal_order(pretrained):
     """Eval mode takes the frequency maximum before ReLU and BatchNorm (sign-flipped
-    filters where the BN scale is negative): the same numbers as the original's order."""
+    filters where the BN scale is negative) and fills the dead filters' channels with their
+    biases: the original's numbers (the max and the sign flip exactly; a dead filter's
+    weights, <= 2.2e-7, move the features by < 1e-8 of their scale)."""
     from genrekit.models import musicnn as M
 
     _, net, ref = pretrained
     x = as_input(ref["input"])
     with torch.no_grad():
-        fast = net._midend(x)
+        fast, fast_emb = net._midend(x), net.embeddings(x)["penultimate"]
         literal = M._freq_max
         try:
             M._freq_max = lambda block, z: block(z).amax(dim=3)
-            want = net._midend(x)
+            want, want_emb = net._midend(x), net.embeddings(x)["penultimate"]
         finally:
             M._freq_max = literal
     assert any((b.bn.weight < 0).any() for b in net.timbral)  # the sign flip is exercised
-    assert torch.equal(fast, want)
+    live, dead = M._live_filters(net.timbral[0].conv.weight)
+    assert len(dead) > 50 and len(live) >= 10  # and the dead filters
+    assert (fast - want).abs().max() <= 1e-7 * want.abs().max()
+    torch.testing.assert_close(fast_emb, want_emb, atol=1e-6, rtol=0)

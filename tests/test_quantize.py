@@ -1,4 +1,4 @@
-"""int8 export (``genrekit export --quantize int8``) and the bundled int8 graph."""
+"""int8 export (``genrekit export --quantize int8``) and the bundled model's precisions."""
 
 from __future__ import annotations
 
@@ -48,16 +48,17 @@ def test_int8_predicts_close_to_float(exported, tmp_path):
     assert max(abs(pq.scores[c] - pf.scores[c]) for c in pf.scores) < 0.05
 
 
-def test_slice_agreement_of_the_bundled_graphs(tmp_path):
+def test_slice_agreement_of_a_float_and_its_int8_graph(exported, tmp_path):
     from genrekit.data.slices import grid_slices
     from genrekit.quantize import slice_agreement
 
-    clf = GenreClassifier.load(DEFAULT_ONNX)
-    x = np.concatenate([grid_slices(clf.features(write(tmp_path / f"{i}.wav", make(seconds=6.0),
-                                                        sr=16000)), clf.width, clf.hop)[0]
+    f, q = exported / "m.onnx", exported / "m.int8.onnx"
+    clf = GenreClassifier.load(f)
+    x = np.concatenate([grid_slices(clf.features(write(tmp_path / f"{i}.wav", make(seconds=6.0))),
+                                    clf.width, clf.hop)[0]
                         for i, make in enumerate([tone, chirp, noise])])
-    assert slice_agreement(DEFAULT_ONNX, DEFAULT_ONNX, x) == (1.0, 0.0)  # a graph vs itself
-    agree, diff = slice_agreement(DEFAULT_ONNX, DEFAULT_INT8, x)
+    assert slice_agreement(f, f, x) == (1.0, 0.0)  # a graph vs itself
+    agree, diff = slice_agreement(f, q, x)
     assert 0.5 <= agree <= 1.0 and 0.0 < diff < 0.1  # int8 moves the numbers a little
 
 
@@ -83,7 +84,10 @@ def test_quantize_needs_calibration_audio(tiny_checkpoint, tmp_path, capsys):
 
 def test_bundled_precisions():
     assert GenreClassifier.from_pretrained(precision="float").source == str(DEFAULT_ONNX)
-    assert GenreClassifier.from_pretrained(precision="int8").source == str(DEFAULT_INT8)
+    assert GenreClassifier.from_pretrained().source == str(DEFAULT_ONNX)
+    assert not DEFAULT_INT8.exists()  # none ships: the pruned float graph is as fast
+    with pytest.raises(ParameterError, match="no int8 graph ships"):
+        GenreClassifier.from_pretrained(precision="int8")
     with pytest.raises(ParameterError, match="precision"):
         GenreClassifier.from_pretrained(precision="fp16")
 
@@ -130,14 +134,3 @@ def test_the_maximum_moves_before_the_dequantisation_with_the_same_numbers(per_c
                                                          "DequantizeLinear", "Relu"]
     onnx.checker.check_model(model)  # still a valid, topologically sorted graph
     np.testing.assert_array_equal(run(model), want)
-
-
-def test_the_bundled_int8_graph_takes_its_maxima_on_uint8():
-    import onnx
-
-    g = onnx.load(str(DEFAULT_INT8)).graph
-    made_by = {o: n.op_type for n in g.node for o in n.output}
-    pools = [n for n in g.node if n.op_type == "MaxPool"]
-    assert {made_by[p.input[0]] for p in pools} == {"QuantizeLinear", "Conv"}  # int8, float
-    # both timbral filters and the two longest temporal ones are int8; the shortest is float
-    assert sum(made_by[p.input[0]] == "QuantizeLinear" for p in pools) == 4

@@ -1,5 +1,5 @@
-"""Record the bundled model's predictions on the bundled demo clips (float ONNX, int8
-ONNX and torch runtimes; the int8 one needs a CPU with VNNI) to
+"""Record the bundled model's predictions on the bundled demo clips (ONNX and torch
+runtimes) to
 ``tests/data/demo_predictions.json``, with every float kept exactly (``float.hex``).
 ``tests/test_bundled_predictions.py`` checks the current code against it: a refactor must
 leave these bit-identical. Rerun only when the bundled model changes."""
@@ -36,7 +36,6 @@ def current() -> dict:
 
 #: recorded name -> ``from_pretrained`` arguments
 RUNTIMES = {"onnx": {"runtime": "onnx", "precision": "float"},
-            "onnx-int8": {"runtime": "onnx", "precision": "int8"},
             "torch": {"runtime": "torch"}}
 
 

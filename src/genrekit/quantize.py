@@ -1,18 +1,21 @@
 """int8 ONNX: static quantisation of the convolutions where int8 pays, calibrated on real
 feature slices (``genrekit export --quantize int8``).
 
-What holds up on the bundled musicnn model (2 CPU cores with AVX-512 VNNI, onnxruntime;
-numbers in MODEL_CARD.md): per-channel int8 weights, uint8 activations (MLAS's u8s8
-kernels), QDQ format, min/max calibration on slices of training songs, and only the
-convolutions that hold at least 4 % of the multiply-adds each (musicnn's two timbral
-front-end filters and its two longest temporal filters, 94 % of them). A maximum over a
-quantised output (musicnn's frequency max) is then taken on the uint8 values, before the
-dequantisation (:func:`max_before_dequantize`). Measured there: the thin temporal filters
-(one input channel, ``k x 1`` kernels) ran 5x *slower* as QLinearConv than float until
-they were exported with time as the last axis (``models.musicnn._freq_max``); the shortest
-one (2.5 %) gains nothing; the first mid-end convolution (3.2 %) changed 5 of the 273
-labelled songs' labels; everything quantised was 1.7x slower than float. 7-bit weights
-(``reduce_range``) cost label agreement; u8u8 weights ran at 0.7x the u8s8 speed.
+What held up on the bundled musicnn model before its dead front-end filters were skipped
+(2 CPU cores with AVX-512 VNNI, onnxruntime; numbers in the issue notes): per-channel int8
+weights, uint8 activations (MLAS's u8s8 kernels), QDQ format, min/max calibration on slices
+of training songs, and only the convolutions that hold at least 4 % of the multiply-adds
+each (musicnn's two timbral front-end filters and its two longest temporal filters, 94 % of
+them). A maximum over a quantised output (musicnn's frequency max) is then taken on the
+uint8 values, before the dequantisation (:func:`max_before_dequantize`). Measured there:
+the thin temporal filters (one input channel, ``k x 1`` kernels) ran 5x *slower* as
+QLinearConv than float until they were exported with time as the last axis
+(``models.musicnn._freq_max``); the shortest one (2.5 %) gained nothing; the first mid-end
+convolution (3.2 %) changed 5 of the 273 labelled songs' labels; everything quantised was
+1.7x slower than float; 7-bit weights (``reduce_range``) cost label agreement; u8u8
+weights ran at 0.7x the u8s8 speed. With the dead filters skipped
+(``models.musicnn._live_filters``) the float graph costs ~4 ms a slice and int8 gained
+nothing there while changing 3 labels, so the default ships float.
 
 int8 runs where the CPU has VNNI (``inference.runners.int8_ok``); elsewhere onnxruntime's
 u8s8 kernels can saturate, so the float graph runs instead.

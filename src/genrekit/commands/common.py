@@ -62,9 +62,10 @@ def add_model_file_arg(p, *, help: str = "checkpoint (.pt, an ensemble too) or O
                                          "(.onnx); default: the bundled model") -> None:
     p.add_argument("--model", metavar="FILE", help=help)
     p.add_argument("--precision", choices=["auto", "int8", "float"], default="auto",
-                   help="the bundled model's ONNX graph: int8 (its large convolutions "
-                        "quantised, ~1.8x faster), float, or auto (default: int8 where the CPU "
-                        "has VNNI)")
+                   help="the bundled model's ONNX graph: float, int8 (a quantised graph, "
+                        "where one ships; none does with the default v3, which runs as fast "
+                        "in float), or auto (default: int8 where one ships and the CPU has "
+                        "VNNI, else float)")
 
 
 def add_model_args(p) -> None:

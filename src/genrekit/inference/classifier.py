@@ -27,8 +27,9 @@ __all__ = ["GenreClassifier", "Prediction", "Segment", "SongClassifier", "load_c
 DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "pretrained" / "default.pt"
 #: The same model exported to ONNX (float32; onnxruntime, no torch).
 DEFAULT_ONNX = DEFAULT_MODEL.with_suffix(".onnx")
-#: ... and with its large convolutions in int8 (``genrekit.quantize``): what
-#: ``from_pretrained`` runs on a CPU with VNNI.
+#: Where an int8 version of it would ship (``genrekit.quantize``), run by ``from_pretrained``
+#: on a CPU with VNNI. None ships with the default v3: with its dead front-end filters
+#: skipped (``models.musicnn._live_filters``) it runs as fast in float (MODEL_CARD.md).
 DEFAULT_INT8 = DEFAULT_MODEL.with_suffix(".int8.onnx")
 PRECISIONS = ("auto", "int8", "float")
 
@@ -123,9 +124,9 @@ class GenreClassifier(ClassifierBase):
                         **kwargs) -> GenreClassifier:
         """The bundled model (see MODEL_CARD.md). ``runtime``: ``"onnx"`` (onnxruntime: no
         torch import, the fastest start), ``"torch"``, or ``"auto"`` (onnx on the CPU).
-        ``precision`` of the ONNX graph: ``"int8"`` (its large convolutions quantised:
-        ~1.8x faster model, the same song label on 272 of the 273 training songs),
-        ``"float"``, or ``"auto"`` (int8 where the CPU has VNNI, else float)."""
+        ``precision`` of the ONNX graph: ``"float"``, ``"int8"`` (a quantised graph, where
+        one ships: none does with the default v3), or ``"auto"`` (int8 where one ships and
+        the CPU has VNNI, else float)."""
         if name != "default":
             raise ParameterError(f"unknown pretrained model {name!r} (bundled: default)")
         from ..extras import has
@@ -141,6 +142,10 @@ class GenreClassifier(ClassifierBase):
         if use_onnx and precision != "float":
             from .runners import int8_ok
 
+            if precision == "int8" and not DEFAULT_INT8.exists():
+                raise ParameterError("no int8 graph ships with the bundled model: it runs as "
+                                     "fast in float (see MODEL_CARD.md); use --precision "
+                                     "float or auto")
             if precision == "int8" or (int8_ok() and DEFAULT_INT8.exists()):
                 path = DEFAULT_INT8
         if not path.exists():

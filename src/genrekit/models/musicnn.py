@@ -77,9 +77,10 @@ def _freq_max(block: _Block, x: torch.Tensor) -> torch.Tensor:
     if block.training:
         return block(x).amax(dim=3)
     conv, bn = block.conv, block.bn
-    s = torch.where(bn.weight < 0, -1.0, 1.0).to(x.dtype)  # sign of weight / sqrt(var + eps)
-    w, b = conv.weight * s[:, None, None, None], conv.bias * s
-    channels, width = int(w.shape[0]), int(x.shape[3]) - int(w.shape[3]) + 1
+    live, dead = _live_filters(conv.weight)
+    s = torch.where(bn.weight[live] < 0, -1.0, 1.0).to(x.dtype)  # sign of the BN scale
+    w, b = conv.weight[live] * s[:, None, None, None], conv.bias[live] * s
+    channels, width = len(live), int(x.shape[3]) - int(w.shape[3]) + 1
     exporting = torch.onnx.is_in_onnx_export()
     if exporting and channels % 16:
         pad = 16 - channels % 16
@@ -90,8 +91,35 @@ def _freq_max(block: _Block, x: torch.Tensor) -> torch.Tensor:
     else:
         z = F.max_pool2d(F.conv2d(x, w, b), (1, width))
     m = z.flatten(2)[:, :channels] * s[:, None]
+    if dead:  # a dead filter's maximum is its bias, the same at every frame
+        const = conv.bias[dead][None, :, None].expand(m.shape[0], -1, m.shape[2])
+        order = torch.tensor(live + dead).argsort()
+        m = torch.cat([m, const], 1)[:, order]
     return F.batch_norm(F.relu(m), bn.running_mean, bn.running_var, bn.weight, bn.bias,
                         False, 0.0, bn.eps)
+
+
+#: A front-end filter whose largest weight is below this share of its bank's largest is
+#: dead (see :func:`_live_filters`).
+DEAD_FILTER = 1e-5
+
+
+def _live_filters(weight: torch.Tensor) -> tuple[list[int], list[int]]:
+    """``(live, dead)`` filter indices of a conv weight ``[C, ...]``.
+
+    Most of musicnn's pretrained front-end filters were driven to zero in training: in
+    MSD_musicnn 181 of the 204 ``7 x 38`` timbral filters, 190 of the ``7 x 67`` ones and
+    48, 44 and 34 of the 51 temporal ones have weights below 2.2e-7 (live ones: >= 9.4e-4,
+    3 orders of magnitude apart), and their BatchNorm statistics say their output never
+    varied (running variance <= 4e-11). A dead filter's output is its bias to within
+    ``|w|_1 * max|x|`` (<= 1.8e-5 * max|x|), so eval mode computes only the live ones and
+    fills the dead channels with their biases: ~8x fewer front-end multiply-adds, the
+    pretrained tag probabilities still within 1e-5 of the TensorFlow original
+    (tests/test_musicnn.py)."""
+    peak = weight.detach().abs().flatten(1).amax(1)
+    is_live = (peak >= DEAD_FILTER * peak.max()).tolist()
+    live = [c for c, ok in enumerate(is_live) if ok]
+    return live, [c for c, ok in enumerate(is_live) if not ok]
 
 
 class Musicnn(Backbone):
