@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -131,6 +132,7 @@ def base_venv(path: Path) -> Path:
     py = path / "bin" / "python"
     if not py.exists():
         with tempfile.TemporaryDirectory() as dist:
+            shutil.rmtree(ROOT / "build", ignore_errors=True)  # stale package data ships
             subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation",
                             "--outdir", dist, str(ROOT)], check=True, capture_output=True)
             subprocess.run([sys.executable, "-m", "venv", str(path)], check=True)

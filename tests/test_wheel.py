@@ -9,6 +9,7 @@ development install (every extra present) is in ``test_predict_imports_no_heavy_
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import venv
@@ -33,6 +34,9 @@ def _run(args, **kw):
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("dist")
+    # setuptools copies package data to build/lib and never removes a file deleted since:
+    # a stale build/ would ship it (it once shipped a removed int8 graph)
+    shutil.rmtree(ROOT / "build", ignore_errors=True)
     r = _run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(out),
               str(ROOT)])
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
@@ -46,6 +50,9 @@ def test_wheel_carries_the_model_and_demo_clips(wheel):
                  "genrekit/demo/ATTRIBUTION.md", "genrekit/serve/static/index.html"):
         assert want in names, want
     assert sum(n.startswith("genrekit/demo/") and n.endswith(".ogg") for n in names) >= 4
+    shipped = {n.rsplit("/", 1)[1] for n in names if n.startswith("genrekit/pretrained/")}
+    assert shipped == {p.name for p in (ROOT / "src/genrekit/pretrained").iterdir()
+                       if p.is_file()}  # exactly the source tree's, nothing stale
 
 
 @pytest.mark.xdist_group("wheel")
