@@ -93,7 +93,7 @@ def _freq_max(block: _Block, x: torch.Tensor) -> torch.Tensor:
     m = z.flatten(2)[:, :channels] * s[:, None]
     if dead:  # a dead filter's maximum is its bias, the same at every frame
         const = conv.bias[dead][None, :, None].expand(m.shape[0], -1, m.shape[2])
-        order = torch.tensor(live + dead).argsort()
+        order = torch.tensor(live + dead, device=m.device).argsort()
         m = torch.cat([m, const], 1)[:, order]
     return F.batch_norm(F.relu(m), bn.running_mean, bn.running_var, bn.weight, bn.bias,
                         False, 0.0, bn.eps)
