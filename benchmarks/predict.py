@@ -18,6 +18,7 @@ Usage: python benchmarks/predict.py [--n 16] [--rounds 5] [--before d6825d1] [--
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import shutil
 import subprocess
@@ -63,14 +64,8 @@ serve(warm, lambda: float("nan"))
 
 GENREKIT_SIDE = SERVE + """
 from genrekit import GenreClassifier
-model, precision = sys.argv[1], sys.argv[2]
-paths = sys.argv[3:]
-if model != "-":
-    clf = GenreClassifier.load(model)
-elif precision != "-":
-    clf = GenreClassifier.from_pretrained(precision=precision)
-else:
-    clf = GenreClassifier.from_pretrained()
+model, paths = sys.argv[1], sys.argv[2:]  # model "-": the bundled default as shipped
+clf = GenreClassifier.load(model) if model != "-" else GenreClassifier.from_pretrained()
 clf.predict(paths[0])  # warm-up
 def warm():
     for p in paths:
@@ -127,9 +122,23 @@ def du_mb(path: Path) -> float:
     return total / 1e6
 
 
+def source_state() -> str:
+    """The commit and the uncommitted changes of this checkout (what a wheel would hold)."""
+    git = ["git", "-C", str(ROOT)]
+    head = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True).stdout
+    diff = subprocess.run([*git, "diff", "HEAD", "--", "src", "pyproject.toml"],
+                          capture_output=True).stdout
+    return f"{head.strip()} {hashlib.sha256(diff).hexdigest()[:16]}"
+
+
 def base_venv(path: Path) -> Path:
-    """A virtualenv with genrekit's wheel and no extras (built once, then reused)."""
+    """A virtualenv with genrekit's wheel and no extras, rebuilt when the source changed
+    since it was made (a reused one would measure old code)."""
     py = path / "bin" / "python"
+    stamp = path / "genrekit-source"
+    state = source_state()
+    if py.exists() and (not stamp.exists() or stamp.read_text() != state):
+        shutil.rmtree(path)
     if not py.exists():
         with tempfile.TemporaryDirectory() as dist:
             shutil.rmtree(ROOT / "build", ignore_errors=True)  # stale package data ships
@@ -139,6 +148,7 @@ def base_venv(path: Path) -> Path:
             (whl,) = Path(dist).glob("genrekit-*.whl")
             subprocess.run([str(py), "-m", "pip", "install", "-q", "--disable-pip-version-check",
                             str(whl)], check=True)
+        stamp.write_text(state)
     return py
 
 
@@ -171,14 +181,14 @@ def main():
         src = before_tree(a.before, Path(tempfile.gettempdir()) / f"genrekit-{a.before}")
         benv = {**env, "PYTHONPATH": str(src)}
         name = f"before ({a.before}, float)"
-        procs[name] = Side(GENREKIT_SIDE, "-", "-", *paths, env=benv)
+        procs[name] = Side(GENREKIT_SIDE, "-", *paths, env=benv)
         colds[name] = [sys.executable, "-m", "genrekit.cli", "predict", clip], benv
     if shipped_graph != str(DEFAULT_ONNX):  # an int8 graph ships: the float one beside it
-        procs["float ONNX now"] = Side(GENREKIT_SIDE, str(DEFAULT_ONNX), "-", *paths)
+        procs["float ONNX now"] = Side(GENREKIT_SIDE, str(DEFAULT_ONNX), *paths)
         colds["float ONNX now"] = ([sys.executable, "-m", "genrekit.cli", "predict", clip,
                                     "--precision", "float"], env)
     shipped = f"shipped ({Path(shipped_graph).name})"
-    procs[shipped] = Side(GENREKIT_SIDE, "-", "-", *paths)
+    procs[shipped] = Side(GENREKIT_SIDE, "-", *paths)
     colds[shipped] = [sys.executable, "-m", "genrekit.cli", "predict", clip], env
     procs["librosa load+mel"] = Side(LIBROSA_SIDE, *paths)
     colds["librosa load+mel"] = [sys.executable, "-c", LIBROSA_SIDE, clip], env
@@ -211,7 +221,7 @@ def main():
         subprocess.run([str(py), "-m", "compileall", "-q", str(a.base_venv / "lib")],
                        capture_output=True)
         c = cold([str(exe), "predict", clip])
-        base = Side(GENREKIT_SIDE, "-", "-", *paths, python=py)
+        base = Side(GENREKIT_SIDE, "-", *paths, python=py)
         bw = min(base.ask("warm") for _ in range(a.rounds))
         bb = max(base.ask("batch") for _ in range(a.rounds))
         br = base.ask("rss")

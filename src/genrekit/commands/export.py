@@ -65,5 +65,5 @@ def _report_agreement(float_path, int8_path, slices) -> None:
         print("warning: the int8 graph changes more than 1% of the slice labels; compare "
               "both on your labelled songs (genrekit evaluate) before shipping it")
     if not int8_ok():
-        print("note: this CPU has no VNNI: int8 may run slower than float here, and "
-              "genrekit picks the float graph on such CPUs")
+        print("note: this CPU has no VNNI: int8 may run slower than float here and its "
+              "kernels can saturate; run the float graph on such CPUs")

@@ -1,6 +1,10 @@
-"""Whether the fast backend's numba kernels run on numba's thread pool: a flag that needs no
-numba, so a one-core worker is pinned before (or without ever) importing it (a prediction
-worker of a base install has no numba at all)."""
+"""How many threads feature work uses, without importing what it limits.
+
+- Whether the fast backend's numba kernels run on numba's thread pool: a flag that needs no
+  numba, so a one-core worker is pinned before (or without ever) importing it (a prediction
+  worker of a base install has no numba at all).
+- :func:`one_blas_thread`: BLAS on one thread while features are computed (its idle
+  workers would spin and slow the model that runs next)."""
 
 from __future__ import annotations
 

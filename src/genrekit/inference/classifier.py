@@ -140,14 +140,16 @@ class GenreClassifier(ClassifierBase):
                                          and DEFAULT_ONNX.exists() and has("onnxruntime"))
         path = DEFAULT_ONNX if use_onnx else DEFAULT_MODEL
         if use_onnx and precision != "float":
-            from .runners import int8_ok
+            if not DEFAULT_INT8.exists():
+                if precision == "int8":
+                    raise ParameterError("no int8 graph ships with the bundled model: it runs "
+                                         "as fast in float (see MODEL_CARD.md); use "
+                                         "--precision float or auto")
+            else:
+                from .runners import int8_ok  # read only when there is a choice to make
 
-            if precision == "int8" and not DEFAULT_INT8.exists():
-                raise ParameterError("no int8 graph ships with the bundled model: it runs as "
-                                     "fast in float (see MODEL_CARD.md); use --precision "
-                                     "float or auto")
-            if precision == "int8" or (int8_ok() and DEFAULT_INT8.exists()):
-                path = DEFAULT_INT8
+                if precision == "int8" or int8_ok():
+                    path = DEFAULT_INT8
         if not path.exists():
             raise NotFittedError(f"the bundled model is missing at {path}; "
                                  "reinstall genrekit or pass --model PATH")

@@ -6,6 +6,7 @@ runs the same module exported to ``.onnx`` with onnxruntime and needs no torch a
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
@@ -114,6 +115,7 @@ def _check_meta(path, meta, session) -> None:
                                     f"features have {spec.n_channels} channels")
 
 
+@functools.cache  # a fact of this CPU: /proc/cpuinfo is read once
 def int8_ok() -> bool:
     """Whether this CPU runs onnxruntime's u8s8 int8 kernels exactly and fast: x86-64 with
     VNNI (AVX-512 VNNI or AVX-VNNI). Without it the s8 weights can saturate 16-bit sums."""
