@@ -102,6 +102,11 @@ def test_finetune_from_the_bundled_model_runs(new_catalog, tmp_path):
     ck = load_checkpoint(out / "best.pt")
     assert ck["classes"] == ["bass", "clickers", "treble"] and ck["model"]["name"] == "musicnn"
     assert ck["config"]["train"]["freeze_epochs"] >= 1  # the default: a linear probe
+    # the new taxonomy gets its own novelty model and conformal calibration
+    from genrekit.inference.open_set import OpenSet
+
+    os_ = OpenSet.from_dict(ck["open_set"])
+    assert os_.num_classes == 3 and len(os_.reference) >= 4 and 0 < os_.novelty_threshold <= 1
 
 
 def test_same_labels_keep_the_trained_head(pretrained, toy_catalog, tmp_path):

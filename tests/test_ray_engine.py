@@ -55,6 +55,10 @@ def test_preprocess_matches_the_local_engine(cluster, files, tmp_path):
     assert again.cached == 6 and again.computed == 0 and again.failures == local.failures
 
 
+def close(a: dict, b: dict) -> None:
+    assert a.keys() == b.keys() and all(abs(a[k] - b[k]) <= 2e-6 for k in a), (a, b)
+
+
 def test_predict_to_parquet_matches_local_and_resumes(cluster, files, tiny_checkpoint, tmp_path):
     out = tmp_path / "preds"
     counts = predict_ray(files, tiny_checkpoint, out, cache_dir=tmp_path / "cache")
@@ -71,9 +75,18 @@ def test_predict_to_parquet_matches_local_and_resumes(cluster, files, tiny_check
             assert r["label"] is None and r["error"] == err
             continue
         assert r["error"] is None and r["label"] == pred.label
-        assert json.loads(r["scores"]) == pred.to_dict()["scores"]  # exactly (6 decimals)
-        assert r["score"] == pred.to_dict()["score"]
-        assert json.loads(r["timeline"]) == pred.to_dict()["timeline"]
+        assert r["closest"] == pred.closest and np.isnan(r["novelty"])  # no novelty model
+        # the same numbers up to the last printed decimal: the actors batch slices of other
+        # songs together, and torch's CPU kernels (oneDNN, per CPU) may round a batch of
+        # another size differently in the 7th digit
+        want = pred.to_dict()
+        close(json.loads(r["scores"]), want["scores"])
+        assert abs(r["score"] - want["score"]) <= 2e-6
+        got_tl = json.loads(r["timeline"])
+        assert [(s["start"], s["end"], s["label"]) for s in got_tl] == \
+            [(s["start"], s["end"], s["label"]) for s in want["timeline"]]
+        for a, b in zip(got_tl, want["timeline"], strict=True):
+            close(a["scores"], b["scores"])
     n_files = len(list(out.glob("*.parquet")))
     again = predict_ray(files, tiny_checkpoint, out, cache_dir=tmp_path / "cache")
     assert again["predicted"] == 0 and again["skipped"] >= 8  # only the missing file retried

@@ -182,3 +182,29 @@ def test_file_changed_during_the_run_is_skipped(clf, tmp_path, monkeypatch):
     [r] = tagger.tag_files([p], clf, min_confidence=0.0, journal=tmp_path / "j")
     assert r.action == "skipped" and r.reason == "file changed during the run"
     assert read_tag(p) == []
+
+
+def test_unknown_songs_are_never_written(tiny_checkpoint, tmp_path, capsys):
+    """A song the model abstains on keeps its tags untouched, in every mode, and the
+    summary lists it. (The tiny model's probabilities are about 1/3: a min confidence of
+    0.9 makes every song unknown, through the same path a novel song takes.)"""
+    from genrekit.cli import main
+
+    clf = GenreClassifier.load(tiny_checkpoint, min_confidence=0.9)
+    songs = [make_song(tmp_path / f"s{i}.flac", i=i) for i in range(2)]
+    songs.append(make_song(tmp_path / "s2.flac", genre="Hand Set", i=2))
+    before = [sha(p) for p in songs]
+    for mode in ("fill", "overwrite", "append"):
+        res = tagger.tag_files(songs, clf, mode=mode, min_confidence=0.0,
+                               journal=tmp_path / f"{mode}.jsonl")
+        assert [r.action for r in res] == ["unknown"] * 3, res
+        assert all(r.new is None and "closest" in r.reason for r in res)
+    assert [sha(p) for p in songs] == before
+    assert read_tag(songs[2]) == ["Hand Set"] and read_tag(songs[0]) == []
+    # the CLI: --min-confidence is the same rule; the summary names the songs
+    assert main(["tag", str(tmp_path), "--model", str(tiny_checkpoint), "--min-confidence",
+                 "0.9", "--journal", str(tmp_path / "j.jsonl"),
+                 "--db", str(tmp_path / "db.sqlite")]) == 0
+    out = capsys.readouterr().out
+    assert "3 songs not tagged" in out and "s0.flac" in out
+    assert [sha(p) for p in songs] == before

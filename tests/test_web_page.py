@@ -68,3 +68,43 @@ def test_api_docs_render_in_a_browser(tiny_checkpoint):
             assert "Unable to render" not in text and "/v1/predict" in text
         finally:
             browser.close()
+
+
+def test_unknown_song_and_a_long_song_read_right(tiny_checkpoint, tmp_path):
+    """A song the model abstains on says "not one of my genres" with the closest genre;
+    the headline is for a listener ("NN% - from N slices of 4:00"), and the timeline's tick
+    labels stay inside the chart for a 4-minute song."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    import numpy as np
+
+    from genrekit import GenreClassifier
+    from genrekit.serve.app import create_app
+
+    clf = GenreClassifier.load(tiny_checkpoint, min_confidence=0.9)  # top ~1/3: unknown
+    one = toy_genre("chirps", 11, seconds=4.0)
+    clip = write(tmp_path / "long.wav", np.tile(one, 60))  # 240 s
+    expected = clf.predict(clip)
+    assert expected.unknown
+    with LiveServer(create_app(clf)) as srv, sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1000, "height": 900})
+            page.goto(srv.url + "/")
+            page.wait_for_function("document.getElementById('model').textContent"
+                                   ".includes('genres')")
+            page.set_input_files("#file", str(clip))
+            page.wait_for_selector("#chart svg rect", timeout=60_000)
+            assert page.inner_text("#label") == "not one of my genres"
+            score = page.inner_text("#score")
+            assert f"closest: {expected.closest}" in score
+            assert f"from {len(expected.timeline)} slices of 4:00" in score
+            assert "weighted" not in score
+            ticks = page.locator("#timeline svg text")
+            assert ticks.last.text_content() == "4:00"
+            svg = page.locator("#timeline svg").bounding_box()
+            for i in range(ticks.count()):
+                box = ticks.nth(i).bounding_box()
+                assert svg["x"] - 0.5 <= box["x"] and \
+                    box["x"] + box["width"] <= svg["x"] + svg["width"] + 0.5, i
+        finally:
+            browser.close()

@@ -36,6 +36,9 @@ def main() -> int:
     ap.add_argument("--card-only", action="store_true", help="skip the final fit and export")
     ap.add_argument("--onnx-only", action="store_true",
                     help="only export default.pt to default.onnx")
+    ap.add_argument("--open-set-only", action="store_true",
+                    help="keep default.pt's weights; (re)fit only its novelty model and "
+                         "conformal calibration, then re-export default.onnx")
     ap.add_argument("--cv-report", default=str(ROOT / "runs/cv/report-msd.json"),
                     help="benchmarks/accuracy_cv.py's JSON, for the model card's CV numbers")
     a = ap.parse_args()
@@ -45,7 +48,7 @@ def main() -> int:
     from genrekit.data import load_catalog
     from genrekit.inference.classifier import DEFAULT_MODEL
     from genrekit.training.evaluate import evaluate_checkpoint
-    from genrekit.training.song_head import song_head_checkpoint
+    from genrekit.training.song_checkpoint import song_head_checkpoint
 
     gtzan = Path(a.gtzan)
     cat = load_catalog(gtzan)
@@ -60,6 +63,10 @@ def main() -> int:
     labelled = [t for t in cat if t.split in ("train", "valid")]
     assert not {cat.relpath(t) for t in labelled} & unlisted
     classes = sorted({t.label for t in labelled})
+    if a.open_set_only:
+        refit_open_set(labelled, a.cache_dir)
+        export_default_onnx()
+        return 0
     if not a.card_only and not a.onnx_only:
         ck, failures = song_head_checkpoint(cfg, labelled, classes, cache_dir=a.cache_dir,
                                             jobs=2)
@@ -87,6 +94,35 @@ def main() -> int:
     print(f"train -> valid per-song accuracy {rep['accuracy']:.3f}, macro-F1 "
           f"{rep['macro_f1']:.3f}; wrote MODEL_CARD.md")
     return 0
+
+
+def refit_open_set(labelled, cache_dir) -> None:
+    """default.pt's open-set model from its own embeddings of every labelled song (out of
+    fold over artists: ``training.open_set.song_head_open_set``); weights untouched."""
+    from genrekit.checkpoint import load_checkpoint, save_checkpoint
+    from genrekit.data.slices import slice_frames
+    from genrekit.features.spec import FeatureSpec
+    from genrekit.inference.apply import song_slice_outputs
+    from genrekit.inference.classifier import DEFAULT_MODEL
+    from genrekit.inference.runners import TorchRunner
+    from genrekit.training.open_set import song_head_open_set
+    from genrekit.training.songs import load_songs
+
+    ck = load_checkpoint(DEFAULT_MODEL)
+    spec = FeatureSpec.from_dict(ck["features"])
+    songs, failures = load_songs(labelled, ck["classes"], spec, cache_dir, jobs=2)
+    if failures:
+        raise SystemExit(f"unreadable training songs: {failures[:3]}")
+    width, hop = slice_frames(ck["slices"], spec)
+    _, _, emb = song_slice_outputs(TorchRunner.from_checkpoint(ck, DEFAULT_MODEL), songs.features,
+                                   width=width, hop=hop, batch_size=10)
+    group = {str(t.path): t.group or str(t.path) for t in labelled}
+    os_ = song_head_open_set(emb, songs.labels, [group[p] for p in songs.paths],
+                             len(ck["classes"]), C=ck["config"]["train"]["head_c"],
+                             names=[Path(p).name for p in songs.paths])
+    ck["open_set"] = os_.to_dict()
+    save_checkpoint(DEFAULT_MODEL, ck)
+    print(f"novelty model and calibration of {len(songs)} songs written to {DEFAULT_MODEL}")
 
 
 def cv_numbers(report, cfg) -> dict:

@@ -1,12 +1,16 @@
 """beets plugin: ``beet genrekit [QUERY]`` and an import hook that predict each item's genre
 with genrekit and store it in flexible fields ``genrekit_genre`` and ``genrekit_score``
-(and, if configured, in ``genres`` when confident).
+(and, if configured, in ``genres`` when confident). A song the model does not recognise as
+one of its genres gets ``genrekit_genre: unknown`` (its closest genre in
+``genrekit_closest``) and never a ``genres`` value.
 
 Config (``genrekit:`` section of beets' config.yaml)::
 
     genrekit:
         model: null            # a .pt/.onnx checkpoint; null: genrekit's bundled model
-        min_confidence: 0.5    # below this only the flexible fields are set
+        min_confidence: 0.5    # below this the song is "unknown": only the flexible fields
+        novelty_threshold: null  # more unusual than this share of the model's held-out
+                               # songs: "unknown" (null: the model's own, 0.95)
         write_genre: no        # also set the genres field (fill empty ones only)
         overwrite: no          # with write_genre: replace existing genres too
         auto: yes              # predict on import
@@ -24,7 +28,8 @@ from beets.ui import Subcommand
 class GenrekitPlugin(BeetsPlugin):
     def __init__(self, name="genrekit"):
         super().__init__(name)
-        self.config.add({"model": None, "min_confidence": 0.5, "write_genre": False,
+        self.config.add({"model": None, "min_confidence": 0.5, "novelty_threshold": None,
+                         "write_genre": False,
                          "overwrite": False, "auto": True, "dry_run": False})
         self._classifier = None
         if self.config["auto"].get(bool):
@@ -36,8 +41,11 @@ class GenrekitPlugin(BeetsPlugin):
             from genrekit import GenreClassifier
 
             model = self.config["model"].get()
-            self._classifier = (GenreClassifier.load(model) if model else
-                                GenreClassifier.from_pretrained())
+            # the plugin judges confidence itself (per command), novelty with the model
+            kw = {"novelty_threshold": self.config["novelty_threshold"].get(),
+                  "min_confidence": 0.0}
+            self._classifier = (GenreClassifier.load(model, **kw) if model else
+                                GenreClassifier.from_pretrained(**kw))
         return self._classifier
 
     # --- command -------------------------------------------------------------------------
@@ -80,14 +88,19 @@ class GenrekitPlugin(BeetsPlugin):
         except GenrekitError as exc:
             self._log.warning("genrekit: {}: {}", path, exc)
             return
-        confident = pred.score >= min_confidence
+        confident = pred.score >= min_confidence and not pred.unknown
+        label = pred.label if confident else "unknown"
         set_genre = write_genre and confident and (overwrite or not item.get("genres"))
-        self._log.info("genrekit: {} -> {} ({:.2f}){}{}", path, pred.label, pred.score,
-                       "" if confident else " uncertain", " [dry run]" if dry_run else "")
+        self._log.info("genrekit: {} -> {} ({} {:.2f}{}){}", path, label, pred.closest,
+                       pred.score, "" if pred.novelty is None else
+                       f", novelty {pred.novelty:.2f}", " [dry run]" if dry_run else "")
         if dry_run:
             return
-        item["genrekit_genre"] = pred.label
+        item["genrekit_genre"] = label
+        item["genrekit_closest"] = pred.closest
         item["genrekit_score"] = round(float(pred.score), 4)
+        if pred.novelty is not None:
+            item["genrekit_novelty"] = round(float(pred.novelty), 4)
         if set_genre:
             item.genres = [pred.label]
         item.store()

@@ -30,12 +30,20 @@ COMMANDS = {
 }
 
 
+class Parser(argparse.ArgumentParser):
+    """A usage error is one line: ``genrekit CMD: error: MESSAGE (see genrekit CMD --help)``,
+    exit 2 (argparse's own prints the whole usage first)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The parser; only ``command``'s own options are declared (all with None), so the
     top-level ``--help`` imports no subcommand and no library."""
     from . import __version__
 
-    parser = argparse.ArgumentParser(prog="genrekit", description="Music genre classification.")
+    parser = Parser(prog="genrekit", description="Music genre classification.")
     parser.add_argument("--version", action="version", version=f"genrekit {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, help_text in COMMANDS.items():

@@ -37,9 +37,12 @@ def export_onnx(checkpoint, out, *, opset: int = 17) -> Path:
     from .checkpoint import load_checkpoint
     from .data.slices import slice_frames
     from .features.spec import FeatureSpec
+    from .inference.net import InferenceNet, WithEmbedding
     from .inference.runners import ONNX_META_KEY
 
     net, ckpt = inference_module(load_checkpoint(checkpoint), checkpoint)
+    embeds = isinstance(net, InferenceNet)  # a single model also outputs its embedding
+    outputs = ["probs", "embedding"] if embeds else ["probs"]
     spec = FeatureSpec.from_dict(ckpt["features"])
     width, _ = slice_frames(ckpt["slices"], spec)
     x = torch.zeros(2, spec.n_channels, spec.height, width)
@@ -47,16 +50,18 @@ def export_onnx(checkpoint, out, *, opset: int = 17) -> Path:
     with atomic_path(out) as tmp:
         with warnings.catch_warnings():  # the TorchScript exporter handles the GRU of crnn
             warnings.simplefilter("ignore")
-            torch.onnx.export(net, (x,), str(tmp), input_names=["features"],
-                              output_names=["probs"],
+            torch.onnx.export(WithEmbedding(net) if embeds else net, (x,), str(tmp),
+                              input_names=["features"], output_names=outputs,
                               dynamic_axes={"features": {0: "batch", 3: "time"},
-                                            "probs": {0: "batch"}},
+                                            **{o: {0: "batch"} for o in outputs}},
                               opset_version=opset, dynamo=False)
         m = onnx.load(str(tmp))
         meta = {"format_version": 1, "genrekit_version": __version__,
                 "classes": list(ckpt["classes"]), "features": ckpt["features"],
                 "slices": ckpt["slices"], "model": ckpt["model"],
                 "metrics": ckpt.get("metrics", {})}
+        if ckpt.get("open_set"):  # the novelty model and calibration (plain data)
+            meta["open_set"] = ckpt["open_set"]
         entry = m.metadata_props.add()
         entry.key, entry.value = ONNX_META_KEY, json.dumps(meta)
         m.producer_name = "genrekit"

@@ -6,6 +6,70 @@ from __future__ import annotations
 JOBS_HELP = "worker processes for decoding and features (default 1)"
 
 
+def in_range(kind=float, *, lo=None, hi=None, lo_open: bool = False, hi_open: bool = False):
+    """An argparse ``type`` for a number in a range: ``in_range(float, lo=0, hi=1,
+    lo_open=True)`` accepts (0, 1]. A value outside is a usage error naming the range
+    (exit 2); ``range_text`` of the returned function is the range for ``--help``."""
+    import argparse
+    import math
+
+    text = (("(" if lo_open else "[") + ("-inf" if lo is None else f"{lo:g}") + ", "
+            + ("inf" if hi is None else f"{hi:g}") + (")" if hi_open else "]"))
+
+    def convert(value: str):
+        try:
+            v = kind(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a{'n integer' if kind is int else ' number'}"
+                                             f": {value!r}") from None
+        bad = (isinstance(v, float) and not math.isfinite(v)) or (
+            lo is not None and (v < lo or (lo_open and v == lo))) or (
+            hi is not None and (v > hi or (hi_open and v == hi)))
+        if bad:
+            raise argparse.ArgumentTypeError(f"must be in {text}, got {value}")
+        return v
+
+    convert.__name__ = kind.__name__  # argparse names the type in its messages
+    convert.range_text = text
+    convert.bounds = (kind, lo, hi, lo_open, hi_open)  # for the parser walk test
+    return convert
+
+
+UNIT = in_range(float, lo=0, hi=1)
+
+
+def add_open_set_args(p) -> None:
+    """``--novelty-threshold``, ``--min-confidence``, ``--set``: when a song is "unknown",
+    and its prediction set (see ``genrekit.inference.open_set``)."""
+    g = p.add_argument_group("unknown songs and prediction sets")
+    g.add_argument("--novelty-threshold", type=in_range(float, lo=0, hi=1, lo_open=True),
+                   metavar="N", help="label a song 'unknown' when its novelty (0..1: the share "
+                   "of held-out songs of the model's own genres that were less unusual) is "
+                   "above N; in (0, 1], 1 turns it off (default: the model's, 0.95)")
+    g.add_argument("--min-confidence", type=in_range(float, lo=0, hi=1, hi_open=True),
+                   metavar="P", help="label a song 'unknown' when its top probability is "
+                   "below P; in [0, 1), 0 turns it off (default: the model's)")
+    g.add_argument("--set", type=in_range(float, lo=0, hi=1, lo_open=True, hi_open=True),
+                   dest="set_level", metavar="LEVEL",
+                   help="also give each song's prediction set: the fewest genres that hold "
+                   "the true one with probability LEVEL, in (0, 1), e.g. 0.9")
+
+
+def open_set_kwargs(args) -> dict:
+    return {"novelty_threshold": getattr(args, "novelty_threshold", None),
+            "min_confidence": getattr(args, "min_confidence", None),
+            "set_level": getattr(args, "set_level", None)}
+
+
+def warn_open_set(clf) -> None:
+    """One line when the model cannot say "unknown" (no novelty model)."""
+    if getattr(clf, "open_set", None) is None and getattr(clf, "open_set_missing", None):
+        from pathlib import Path
+
+        report("warning", Path(clf.source).name,
+               f"{clf.open_set_missing}; novelty is empty and no song is labelled unknown")
+
+
 def add_feature_args(p, *, default: str | None = "mel,hpss") -> None:
     from ..features.registry import list_features
     from ..features.spec import FeatureSpec
@@ -15,11 +79,16 @@ def add_feature_args(p, *, default: str | None = "mel,hpss") -> None:
     g.add_argument("--features", default=default,
                    help=f"comma-separated channels: {', '.join(list_features())} "
                         "(default: %(default)s)")
-    g.add_argument("--sr", type=int, default=d.sr, help="sample rate in Hz (default %(default)s)")
-    g.add_argument("--n-fft", type=int, default=d.n_fft, help="default %(default)s")
-    g.add_argument("--hop-length", type=int, default=d.hop_length, help="default %(default)s")
-    g.add_argument("--n-mels", type=int, default=d.n_mels, help="default %(default)s")
-    g.add_argument("--n-mfcc", type=int, default=d.n_mfcc, help="default %(default)s")
+    g.add_argument("--sr", type=in_range(int, lo=1000), default=d.sr,
+                   help="sample rate in Hz, >= 1000 (default %(default)s)")
+    g.add_argument("--n-fft", type=in_range(int, lo=16), default=d.n_fft,
+                   help=">= 16 (default %(default)s)")
+    g.add_argument("--hop-length", type=in_range(int, lo=1), default=d.hop_length,
+                   help=">= 1 (default %(default)s)")
+    g.add_argument("--n-mels", type=in_range(int, lo=1), default=d.n_mels,
+                   help=">= 1 (default %(default)s)")
+    g.add_argument("--n-mfcc", type=in_range(int, lo=1), default=d.n_mfcc,
+                   help=">= 1 (default %(default)s)")
     g.add_argument("--mfcc-deltas", action="store_true", help="add delta and delta-delta MFCCs")
 
 
@@ -32,7 +101,7 @@ def spec_from_args(args):
 
 
 def add_jobs_arg(p, *, default: int | None = 1, help: str = JOBS_HELP) -> None:
-    p.add_argument("--jobs", "-j", type=int, default=default, help=help)
+    p.add_argument("--jobs", "-j", type=in_range(int, lo=1), default=default, help=help)
 
 
 def add_cache_arg(p, *, default: str | None = "cache",
@@ -71,13 +140,14 @@ def add_model_file_arg(p, *, help: str = "checkpoint (.pt, an ensemble too) or O
 def add_model_args(p) -> None:
     """The options of every command that predicts with a model file."""
     add_model_file_arg(p)
-    p.add_argument("--top-k", type=int, default=3, help="how many genres to list (default 3)")
+    p.add_argument("--top-k", type=in_range(int, lo=1), default=3,
+                   help="how many genres to list, >= 1 (default 3)")
     add_aggregate_arg(p, help="slice -> song rule (default: the model's, normally confidence: "
                               "a mean of slice probabilities weighted by each slice's "
                               "confidence)")
     add_jobs_arg(p)
     p.add_argument("--device", default="cpu", help="cpu or cuda")
-    p.add_argument("--tta", type=int, default=0, metavar="N",
+    p.add_argument("--tta", type=in_range(int, lo=0), default=0, metavar="N",
                    help="test-time augmentation: also average over pitch shifts of 1..N mel "
                         "bins up and down (N=1: 3x the model work)")
 

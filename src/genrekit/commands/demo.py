@@ -27,6 +27,9 @@ def run(args) -> int:
 
     clips = sorted(DEMO_DIR.glob("*.ogg"))
     clf = load_classifier(args.model, precision=args.precision)
+    from .common import warn_open_set
+
+    warn_open_set(clf)
     print(f"genrekit demo: {len(clips)} bundled excerpts ({DEMO_DIR / 'ATTRIBUTION.md'}); "
           f"model {clf.source}")
     results, errors = predict_paths(clf, clips)

@@ -22,6 +22,9 @@ def add_arguments(p) -> None:
     p.add_argument("--out", help="folder for report.json and confusion.png "
                                  "(default: next to the checkpoint)")
     add_aggregate_arg(p, help="slice -> song rule (default: the checkpoint's)")
+    p.add_argument("--risk-coverage", action="store_true",
+                   help="also accuracy of the most confident 50/80/90/100%% of the songs, "
+                        "AURC, and risk_coverage.png")
     add_cache_arg(p)
     add_jobs_arg(p)
 
@@ -40,8 +43,14 @@ def run(args) -> int:
     out = Path(args.out) if args.out else Path(args.checkpoint).parent / (
         f"eval-{Path(args.checkpoint).stem}")
     rep = evaluate_checkpoint(args.checkpoint, tracks, cache_dir=args.cache_dir, jobs=args.jobs,
-                              rule=args.aggregate, out_dir=out)
+                              rule=args.aggregate, out_dir=out,
+                              risk_coverage=args.risk_coverage)
     print_report(rep)
+    if "risk_coverage" in rep:
+        rc = rep["risk_coverage"]
+        print("selective accuracy (most confident songs first): " + ", ".join(
+            f"{float(c):.0%} {a:.3f}" for c, a in rc["accuracy_at"].items())
+            + f"; AURC {rc['aurc']:.3f}; wrote {out / 'risk_coverage.png'}")
     print(f"wrote {out / 'report.json'} and {out / 'confusion.png'}")
     skipped = [(str(e), r) for e, r in cat.missing] + [tuple(s) for s in rep["skipped"]]
     for path, reason in skipped:  # not scored: the numbers above leave these songs out

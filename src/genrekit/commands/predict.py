@@ -5,12 +5,21 @@ from __future__ import annotations
 
 import sys
 
-from .common import add_cache_arg, add_model_args, report
+from .common import (
+    add_cache_arg,
+    add_model_args,
+    add_open_set_args,
+    in_range,
+    open_set_kwargs,
+    report,
+    warn_open_set,
+)
 
 
 def add_arguments(p) -> None:
     p.add_argument("inputs", nargs="+", metavar="FILE|DIR", help="audio files or folders")
     add_model_args(p)
+    add_open_set_args(p)
     p.add_argument("--timeline", action="store_true",
                    help="show per-slice labels over time (table) / include them (json)")
     p.add_argument("--timeline-png", help="also draw the per-slice probabilities to this PNG")
@@ -21,7 +30,7 @@ def add_arguments(p) -> None:
     from .preprocess import add_engine_args
 
     add_engine_args(p)
-    p.add_argument("--actors", type=int, default=1,
+    p.add_argument("--actors", type=in_range(int, lo=1), default=1,
                    help="with --engine ray: model actors (one GPU each with --device cuda)")
     add_cache_arg(p, help="with --engine ray: the feature cache (shared storage on a "
                           "cluster; default ./cache)")
@@ -50,8 +59,6 @@ def run(args) -> int:
     from ..inference.classifier import load_classifier
     from . import predict_formats as fmt
 
-    if args.top_k < 1:
-        raise ParameterError(f"--top-k must be >= 1, got {args.top_k}")
     cat = scan_audio(args.inputs)
     paths = [t.path for t in cat]
     if not paths and not cat.missing:
@@ -59,8 +66,8 @@ def run(args) -> int:
     if args.engine == "ray":
         return run_ray(paths, cat.missing, args)
     clf = load_classifier(args.model, device=args.device, aggregate=args.aggregate,
-                          precision=args.precision,
-                          tta=args.tta)
+                          precision=args.precision, tta=args.tta, **open_set_kwargs(args))
+    warn_open_set(clf)
     results, errors = (predict_paths(clf, paths, top_k=args.top_k, jobs=args.jobs)
                        if paths else ([], []))
     errors = [(str(p), r) for p, r in cat.missing] + errors

@@ -3,14 +3,19 @@ and ``genrekit tag --undo JOURNAL``."""
 
 from __future__ import annotations
 
-from .common import add_jobs_arg, add_model_file_arg, report
+from .common import add_jobs_arg, add_model_file_arg, in_range, report, warn_open_set
 
 
 def add_arguments(p) -> None:
     p.add_argument("paths", nargs="*", metavar="PATH", help="audio files or folders")
     add_model_file_arg(p)
-    p.add_argument("--min-confidence", type=float, default=0.5,
-                   help="write only when the song score reaches this (default 0.5)")
+    p.add_argument("--min-confidence", type=in_range(float, lo=0, hi=1, hi_open=True),
+                   default=0.5, metavar="P",
+                   help="a song whose top probability is below P is 'unknown' and gets no "
+                        "genre; in [0, 1) (default 0.5, stricter than predict's)")
+    p.add_argument("--novelty-threshold", type=in_range(float, lo=0, hi=1, lo_open=True),
+                   metavar="N", help="a song more unusual than N of the model's held-out "
+                   "songs is 'unknown' and gets no genre; in (0, 1] (default: the model's)")
     p.add_argument("--field", default="genre", help="tag field to write (default genre)")
     p.add_argument("--mode", choices=["fill", "overwrite", "append"], default="fill",
                    help="fill: only empty fields (default); overwrite; append a value")
@@ -44,7 +49,10 @@ def run(args) -> int:
     from ..ui import file_progress
 
     cat = scan_audio(args.paths)
-    clf = load_classifier(args.model, precision=args.precision)
+    clf = load_classifier(args.model, precision=args.precision,
+                          novelty_threshold=args.novelty_threshold,
+                          min_confidence=args.min_confidence)
+    warn_open_set(clf)
     db = None if args.dry_run else PredictionStore(args.db)
     try:
         with file_progress(len(cat.tracks), "tagging") as advance:
@@ -83,3 +91,8 @@ def _print(results, header: str) -> None:
     for r in results:
         counts[r.action] = counts.get(r.action, 0) + 1
     print(", ".join(f"{n} {a}" for a, n in sorted(counts.items())) or "no files")
+    unknown = [r for r in results if r.action == "unknown"]
+    if unknown:
+        print(f"{len(unknown)} songs not tagged, not like any genre the model knows: "
+              + ", ".join(Path(r.file).name for r in unknown[:20])
+              + (f" and {len(unknown) - 20} more" if len(unknown) > 20 else ""))

@@ -9,7 +9,8 @@
   CPU actors), each holding the model once and batching slices across songs. The model file
   travels through Ray's object store, so workers need no copy of it.
 - Results stream to a Parquet folder, one row per song: ``path``, ``key`` (content hash),
-  ``label``, ``score``, ``scores`` / ``top_k`` / ``timeline`` (JSON text), ``duration``,
+  ``label`` (``unknown`` where the model abstains), ``closest``, ``score``, ``novelty``
+  (NaN without a novelty model), ``scores`` / ``top_k`` / ``timeline`` (JSON text), ``duration``,
   ``error``. A failed file is a row with ``error`` set, never a crashed job. A rerun reads
   the folder first and predicts only songs with no good row for the same content.
 - On a cluster (``address``), ``cache_dir`` and the output folder must be on storage every
@@ -146,20 +147,24 @@ class _Predictor:
                     good.append((r["path"], X.astype(np.float32, copy=False)))
         preds = dict(zip([p for p, _ in good], self.clf.predict_features(
             good, top_k=self.top_k, batch_size=self.batch_size), strict=True))
-        out = {k: [] for k in ("path", "key", "label", "score", "scores", "top_k", "timeline",
-                               "duration", "error")}
+        out = {k: [] for k in ("path", "key", "label", "closest", "score", "novelty", "scores",
+                               "top_k", "timeline", "duration", "error")}
         for r in rows:
             p = preds.get(r["path"])
             d = p.to_dict() if p is not None else {}
             out["path"].append(r["path"])
             out["key"].append(r["key"] or None)
             out["label"].append(d.get("label"))
+            out["closest"].append(d.get("closest"))
             out["score"].append(d.get("score", float("nan")))
+            nov = d.get("novelty")
+            out["novelty"].append(float("nan") if nov is None else nov)
             out["duration"].append(d.get("duration", float("nan")))
             for k in ("scores", "top_k", "timeline"):
                 out[k].append(json.dumps(d[k]) if p is not None else None)
             out["error"].append(None if p is not None else (r["reason"] or "failed"))
-        return {k: np.array(v, dtype=np.float64 if k in ("score", "duration") else object)
+        return {k: np.array(v, dtype=np.float64 if k in ("score", "novelty", "duration")
+                            else object)
                 for k, v in out.items()}
 
 

@@ -22,6 +22,16 @@ def song_slice_probs(runner: Runner, feats: list[np.ndarray], *, width: int, hop
                      batch_size: int, tta: int = 0) -> tuple[list[np.ndarray], list[list[int]]]:
     """Slice probabilities ``[N_i, K]`` and slice start frames of every song's grid, slices
     batched across songs. ``tta``: also average over pitch shifts of 1..tta mel bins."""
+    probs, starts, _ = song_slice_outputs(runner, feats, width=width, hop=hop,
+                                          batch_size=batch_size, tta=tta, embeddings=False)
+    return probs, starts
+
+
+def song_slice_outputs(runner: Runner, feats: list[np.ndarray], *, width: int, hop: int,
+                       batch_size: int, tta: int = 0, embeddings: bool = True):
+    """``(probabilities [N_i, K], start frames, embeddings [N_i, D] or None)`` per song; the
+    embeddings come from the same pass (the unshifted slices) where the runner has them
+    (``runner.run``), else None."""
     slices, starts, owner = [], [], []
     for i, X in enumerate(feats):
         S, st = grid_slices(X, width, hop)
@@ -29,7 +39,13 @@ def song_slice_probs(runner: Runner, feats: list[np.ndarray], *, width: int, hop
         starts.append(st)
         owner += [i] * len(st)
     allS = np.concatenate(slices)
-    P = run_batched(runner, allS, batch_size)
+    E = None
+    if embeddings and getattr(runner, "embeds", False):
+        outs = [runner.run(allS[b:b + batch_size]) for b in range(0, len(allS), batch_size)]
+        P = np.concatenate([p for p, _ in outs])
+        E = np.concatenate([z for _, z in outs])
+    else:
+        P = run_batched(runner, allS, batch_size)
     if tta:  # the mean over pitch-shifted copies of every slice
         F = allS.shape[2]
         shifts = [k for k in range(-tta, tta + 1) if k]
@@ -38,7 +54,9 @@ def song_slice_probs(runner: Runner, feats: list[np.ndarray], *, width: int, hop
                                 batch_size)
         P = P / (1 + len(shifts))
     owner = np.asarray(owner)
-    return [P[owner == i] for i in range(len(feats))], starts
+    per_song = [owner == i for i in range(len(feats))]
+    return ([P[m] for m in per_song], starts,
+            None if E is None else [E[m] for m in per_song])
 
 
 def score_songs(slice_probs: list[np.ndarray], rule: str) -> np.ndarray:

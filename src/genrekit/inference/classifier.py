@@ -42,9 +42,14 @@ class GenreClassifier(ClassifierBase):
 
     def __init__(self, meta: dict, runner, *, source: str = "<checkpoint>",
                  aggregate: str | None = None,
-                 max_duration: float | None = DEFAULT_MAX_DURATION, tta: int = 0):
+                 max_duration: float | None = DEFAULT_MAX_DURATION, tta: int = 0,
+                 novelty_threshold: float | None = None, min_confidence: float | None = None,
+                 set_level: float | None = None):
         """``meta``: a checkpoint's (or ONNX file's) classes, features, slices, model,
-        metrics; ``runner``: slices -> probabilities (see ``inference.runners``)."""
+        metrics, open-set model; ``runner``: slices -> probabilities (see
+        ``inference.runners``). ``novelty_threshold`` / ``min_confidence``: when a song is
+        ``unknown`` (default: the model's own, see ``inference.open_set``); ``set_level``:
+        also give each song's conformal prediction set at this level (e.g. 0.9)."""
         from ..data.slices import slice_frames
         from ..features.registry import inference_backend
         from ..features.spec import FeatureSpec
@@ -77,6 +82,31 @@ class GenreClassifier(ClassifierBase):
 
             require("train")
         self._device_features = None
+        self._set_open_set(meta, novelty_threshold, min_confidence, set_level)
+
+    def _set_open_set(self, meta, novelty_threshold, min_confidence, set_level) -> None:
+        from .open_set import check_level, check_threshold, read_open_set
+
+        if novelty_threshold is not None:
+            check_threshold(novelty_threshold, "novelty threshold", low_open=True)
+        if min_confidence is not None:
+            check_threshold(min_confidence, "min confidence", low_open=False)
+        if set_level is not None:
+            check_level(set_level)
+        self.open_set, self.open_set_missing = read_open_set(meta)
+        if self.open_set is not None and not getattr(self.runner, "embeds", False):
+            self.open_set, self.open_set_missing = None, (
+                "its graph has no embedding output (exported before novelty models: "
+                "re-export it)")
+        if self.open_set is not None and self.open_set.num_classes != len(self.classes_):
+            self.open_set, self.open_set_missing = None, (
+                "its novelty model does not match its classes")
+        # the thresholds in use: the caller's, else the model's (the library default)
+        self.novelty_threshold = (novelty_threshold if novelty_threshold is not None else
+                                  getattr(self.open_set, "novelty_threshold", None))
+        self.min_confidence = (min_confidence if min_confidence is not None else
+                               getattr(self.open_set, "min_confidence", None))
+        self.set_level = set_level
 
     # --- construction -----------------------------------------------------------------
     @classmethod
@@ -196,6 +226,36 @@ class GenreClassifier(ClassifierBase):
         return song_slice_probs(self.runner, feats, width=self.width, hop=self.hop,
                                 batch_size=batch_size or self.batch_size, tta=self.tta)
 
+    def slice_outputs(self, feats: list[np.ndarray], batch_size: int | None = None):
+        """As :meth:`slice_probs`, plus the slice embeddings per song when the model has
+        a novelty model (else None)."""
+        from .apply import song_slice_outputs
+
+        return song_slice_outputs(self.runner, feats, width=self.width, hop=self.hop,
+                                  batch_size=batch_size or self.batch_size, tta=self.tta,
+                                  embeddings=self.open_set is not None)
+
+    def judge(self, song: np.ndarray, embeddings: np.ndarray | None) -> dict:
+        """What the open-set model says of one song (scores ``[K]``, slice embeddings
+        ``[N, D]``): ``novelty``, ``unknown``, ``prediction_set`` (keywords of
+        ``make_prediction``). Without a novelty model only an explicit ``min_confidence``
+        can make a song unknown."""
+        os_ = self.open_set
+        if os_ is None or embeddings is None:
+            # no novelty model: no novelty and no set, but a min confidence the caller gave
+            # still applies
+            mc = self.min_confidence
+            return {"unknown": bool(song.max() < mc)} if mc is not None else {}
+        novelty = float(os_.novelty(embeddings.mean(0, keepdims=True))[0])
+        out = {"novelty": novelty,
+               "unknown": os_.abstains(novelty, float(song.max()),
+                                       novelty_threshold=self.novelty_threshold,
+                                       min_confidence=self.min_confidence)}
+        if self.set_level is not None:
+            out["prediction_set"] = os_.prediction_set(song, self.set_level)
+            out["set_level"] = self.set_level
+        return out
+
     def predict_features(self, songs: list[tuple[str, np.ndarray]], *, top_k: int = 3,
                          batch_size: int | None = None) -> list[Prediction]:
         """Predictions of songs whose features ``[C, F, T]`` are computed already (e.g. read
@@ -204,16 +264,18 @@ class GenreClassifier(ClassifierBase):
 
         if not songs:
             return []
-        Ps, sts = self.slice_probs([X for _, X in songs], batch_size)
+        Ps, sts, Es = self.slice_outputs([X for _, X in songs], batch_size)
+        Es = Es or [None] * len(songs)
         fps = self.spec.frames_per_second
         out = []
-        for (path, X), P, st in zip(songs, Ps, sts, strict=True):
+        for (path, X), P, st, E in zip(songs, Ps, sts, Es, strict=True):
             duration = X.shape[-1] / fps
             timeline = slice_timeline(P, st, self.classes_, width=self.width, fps=fps,
                                       duration=duration)
-            out.append(make_prediction(aggregate(P, self.rule), self.classes_, top_k=top_k,
-                                       timeline=timeline, duration=duration, rule=self.rule,
-                                       path=path))
+            song = aggregate(P, self.rule)
+            out.append(make_prediction(song, self.classes_, top_k=top_k, timeline=timeline,
+                                       duration=duration, rule=self.rule, path=path,
+                                       **self.judge(song, E)))
         return out
 
     def predict_many(self, paths: Iterable, *, top_k: int = 3, jobs: int = 1,
@@ -246,11 +308,15 @@ class GenreClassifier(ClassifierBase):
 
 def load_classifier(model=None, *, device: str = "cpu", aggregate: str | None = None,
                     tta: int = 0, max_duration: float | None = DEFAULT_MAX_DURATION,
-                    precision: str = "auto") -> SongClassifier:
+                    precision: str = "auto", novelty_threshold: float | None = None,
+                    min_confidence: float | None = None,
+                    set_level: float | None = None) -> SongClassifier:
     """The classifier of a model file (``.pt`` checkpoint or ensemble, ``.onnx``), or of
     the bundled model when ``model`` is None (``precision``: see ``from_pretrained``): what
     every command, the server and the Ray engine use."""
-    kw = {"aggregate": aggregate, "tta": tta, "max_duration": max_duration}
+    kw = {"aggregate": aggregate, "tta": tta, "max_duration": max_duration,
+          "novelty_threshold": novelty_threshold, "min_confidence": min_confidence,
+          "set_level": set_level}
     if model:
         return GenreClassifier.load(model, device=device, **kw)
     return GenreClassifier.from_pretrained(device=device, precision=precision, **kw)

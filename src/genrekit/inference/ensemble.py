@@ -69,6 +69,9 @@ class EnsembleClassifier(ClassifierBase):
         self.max_duration = first.max_duration
         self.model_name = "ensemble(" + ",".join(m.model_name for m in self.members) + ")"
         self.metrics = ens.get("metrics", {})
+        # members with different inputs have no common embedding: no novelty, no unknown
+        self.open_set, self.open_set_missing = None, "an ensemble has no novelty model"
+        self.novelty_threshold = self.min_confidence = self.set_level = None
 
     def _combine(self, preds: list[Prediction], top_k: int) -> Prediction:
         s = weighted_mean([np.array([p.scores[c] for c in m.classes_])

@@ -46,6 +46,26 @@ class InferenceNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.softmax(self.logits(x) / self.temperature, dim=1)
 
+    def outputs(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(probabilities [B, K], embedding [B, D])``: the embedding is what the model's
+        head reads (``forward_features``), the input of the novelty model (see
+        ``inference.open_set``). The probabilities are exactly ``forward``'s."""
+        z = self.model.forward_features(self.standardize(x))
+        logits = self.model.forward_head(z).float()
+        return torch.softmax(logits / self.temperature, dim=1), z.float()
+
+
+class WithEmbedding(nn.Module):
+    """An ``InferenceNet`` whose forward returns ``(probs, embedding)``: what ONNX export
+    writes, so the exported graph carries the embedding too (no second model pass)."""
+
+    def __init__(self, net: InferenceNet):
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.net.outputs(x)
+
 
 class EnsembleNet(nn.Module):
     """Members sharing features and slicing: the weighted mean of their slice

@@ -33,7 +33,11 @@ def plot_timelines(predictions, path, *, classes: list[str] | None = None) -> Pa
         ax.set_ylim(0, 1)
         ax.set_ylabel("probability")
         name = Path(p.path).name if p.path else "audio"
-        ax.set_title(f"{name}: {p.label} ({p.score:.2f})", fontsize=10, loc="left")
+        head = (f"unknown (closest {p.closest} {p.score:.2f}, novelty {p.novelty:.2f})"
+                if p.unknown and p.novelty is not None else
+                f"unknown (closest {p.closest} {p.score:.2f})" if p.unknown else
+                f"{p.label} ({p.score:.2f})")
+        ax.set_title(f"{name}: {head}", fontsize=10, loc="left")
     axes[-1, 0].set_xlabel("time (s)")
     handles = [plt.Rectangle((0, 0), 1, 1, color=colors[c]) for c in classes]
     fig.legend(handles, classes, loc="upper center", ncol=min(len(classes), 10), fontsize=8,

@@ -17,8 +17,12 @@ class Segment:
 
 @dataclass
 class Prediction:
-    """One song's result: ``label``, ``scores`` (class -> probability, sum 1), ``top_k``
-    [(label, score)], ``timeline`` (one Segment per slice) and how it was aggregated."""
+    """One song's result: ``label`` (a genre, or ``"unknown"`` when the model abstains),
+    ``closest`` (the most probable genre, always one of the model's), ``scores`` (class ->
+    probability, sum 1), ``top_k`` [(label, score)], ``timeline`` (one Segment per slice),
+    how it was aggregated, ``novelty`` (0..1, higher = less like the training songs; None
+    when the model has no novelty model) and ``prediction_set`` (the conformal set of
+    genres, when asked for)."""
 
     label: str
     scores: dict[str, float]
@@ -27,16 +31,36 @@ class Prediction:
     duration: float = 0.0
     aggregate: str = "confidence"
     path: str | None = None
+    closest: str = ""
+    novelty: float | None = None
+    prediction_set: list[str] | None = None
+    set_level: float | None = None
+
+    def __post_init__(self):
+        if not self.closest:
+            self.closest = self.label
 
     @property
     def score(self) -> float:
-        return self.scores[self.label]
+        """The probability of the closest genre (the label's, unless ``unknown``)."""
+        return self.scores[self.closest]
+
+    @property
+    def unknown(self) -> bool:
+        from .open_set import UNKNOWN
+
+        return self.label == UNKNOWN
 
     def to_dict(self, timeline: bool = True) -> dict:
-        d = {"file": self.path, "label": self.label, "score": round(self.score, 6),
+        d = {"file": self.path, "label": self.label, "closest": self.closest,
+             "score": round(self.score, 6),
+             "novelty": None if self.novelty is None else round(self.novelty, 4),
              "top_k": [{"label": lbl, "score": round(s, 6)} for lbl, s in self.top_k],
              "scores": {k: round(v, 6) for k, v in self.scores.items()},
              "duration": round(self.duration, 3), "aggregate": self.aggregate}
+        if self.prediction_set is not None:
+            d["set"] = list(self.prediction_set)
+            d["set_level"] = self.set_level
         if timeline:
             d["timeline"] = [{**asdict(s), "scores": {k: round(v, 6) for k, v in
                                                        s.scores.items()}}
@@ -46,14 +70,22 @@ class Prediction:
 
 def make_prediction(song: np.ndarray, classes: list[str], *, top_k: int,
                     timeline: list[Segment], duration: float, rule: str,
-                    path=None) -> Prediction:
-    """A Prediction from song scores ``[K]`` in the order of ``classes``."""
+                    path=None, unknown: bool = False, novelty: float | None = None,
+                    prediction_set: list[int] | None = None,
+                    set_level: float | None = None) -> Prediction:
+    """A Prediction from song scores ``[K]`` in the order of ``classes``; ``unknown``: the
+    model abstains (label ``unknown``, the closest genre kept)."""
+    from .open_set import UNKNOWN
+
     order = np.argsort(-song)[: max(1, top_k)]
-    return Prediction(label=classes[int(song.argmax())],
+    closest = classes[int(song.argmax())]
+    return Prediction(label=UNKNOWN if unknown else closest, closest=closest,
                       scores={c: float(v) for c, v in zip(classes, song, strict=True)},
                       top_k=[(classes[i], float(song[i])) for i in order],
                       timeline=timeline, duration=duration, aggregate=rule,
-                      path=None if path is None else str(path))
+                      path=None if path is None else str(path), novelty=novelty,
+                      prediction_set=None if prediction_set is None else
+                      [classes[i] for i in prediction_set], set_level=set_level)
 
 
 def slice_timeline(P: np.ndarray, starts, classes: list[str], *, width: int, fps: float,

@@ -23,8 +23,12 @@ class TorchRunner:
     def __init__(self, net, device="cpu"):
         import torch
 
+        from .net import InferenceNet
+
         self.device = torch.device(device)
         self.net = net.to(self.device).eval()
+        #: whether ``run`` also returns slice embeddings (an ensemble has none)
+        self.embeds = isinstance(net, InferenceNet)
 
     @classmethod
     def from_checkpoint(cls, ckpt: dict, source="<checkpoint>", device="cpu", *,
@@ -43,6 +47,17 @@ class TorchRunner:
             xt = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).to(self.device)
             return self.net(xt).cpu().numpy()
 
+    def run(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """``(probabilities [N, K], embeddings [N, D] or None)``."""
+        import torch
+
+        if not self.embeds:
+            return self(x), None
+        with torch.inference_mode():
+            xt = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).to(self.device)
+            p, z = self.net.outputs(xt)
+            return p.cpu().numpy(), z.cpu().numpy()
+
 
 class OnnxRunner:
     def __init__(self, path, providers=None):
@@ -59,9 +74,22 @@ class OnnxRunner:
         except Exception as exc:
             raise CheckpointError(path, f"not a readable ONNX model ({str(exc)[:160]})") from None
         self.input = self.session.get_inputs()[0].name
+        outputs = [o.name for o in self.session.get_outputs()]
+        #: a graph exported with its embedding output (``export.export_onnx``)
+        self.embeds = "embedding" in outputs
+        self._probs_only = outputs[:1]
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        return self.session.run(None, {self.input: np.ascontiguousarray(x, np.float32)})[0]
+        return self.session.run(self._probs_only,
+                                {self.input: np.ascontiguousarray(x, np.float32)})[0]
+
+    def run(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """``(probabilities [N, K], embeddings [N, D] or None)`` in one pass."""
+        if not self.embeds:
+            return self(x), None
+        p, z = self.session.run(["probs", "embedding"],
+                                {self.input: np.ascontiguousarray(x, np.float32)})
+        return p, z
 
 
 def read_onnx_meta(path, session=None) -> dict:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from ..audio import check_regular_file
 from ..errors import AudioLoadError
 from ..features.cache import file_digest
+from ..inference.open_set import UNKNOWN
 from .journal import Journal
 from .tags import TagError, read_tag, tag_kind, write_tag
 
@@ -23,7 +24,8 @@ MODES = ("fill", "overwrite", "append")
 @dataclass
 class TagResult:
     file: str
-    # written | would-write | unchanged | uncertain | skipped | error | done-before | restored
+    # written | would-write | unchanged | uncertain | unknown | skipped | error | done-before
+    # | restored
     action: str
     old: list[str] = field(default_factory=list)
     new: list[str] | None = None
@@ -44,7 +46,13 @@ def new_values(old: list[str], label: str, mode: str) -> list[str] | None:
 
 
 def model_id(classifier) -> str:
-    return f"{os.path.basename(classifier.source)}:{file_digest(classifier.source)[:12]}"
+    """The model file and, where it can say "unknown", the thresholds in use: a stored
+    prediction is reused only under the same rule."""
+    mid = f"{os.path.basename(classifier.source)}:{file_digest(classifier.source)[:12]}"
+    for key, name in (("n", "novelty_threshold"), ("c", "min_confidence")):
+        if (v := getattr(classifier, name, None)) is not None:
+            mid += f":{key}{v:g}"
+    return mid
 
 
 def tag_files(paths, classifier, *, field_name: str = "genre", mode: str = "fill",
@@ -95,6 +103,10 @@ def tag_files(paths, classifier, *, field_name: str = "genre", mode: str = "fill
         label, score = pred["label"], float(pred["score"])
         r = TagResult(p, "unchanged", old, None, label, score)
         results[p] = r
+        if label == UNKNOWN:  # never written: a confident wrong genre is worse than none
+            closest = max(pred["scores"], key=pred["scores"].get) if pred.get("scores") else "?"
+            r.action, r.reason = "unknown", f"not one of the model's genres (closest: {closest})"
+            continue
         if score < min_confidence:
             r.action, r.reason = "uncertain", f"confidence {score:.2f} < {min_confidence:g}"
             continue
@@ -154,7 +166,7 @@ def _predict(classifier, todo, store, mid, jobs, progress):
             continue
         if store:
             store.put(p, digests[p], mid, pred)
-        out[p] = ({"label": pred.label, "score": pred.score}, None)
+        out[p] = ({"label": pred.label, "score": pred.score, "scores": pred.scores}, None)
     return out
 
 

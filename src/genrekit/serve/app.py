@@ -71,6 +71,9 @@ def create_app(classifier, *, max_upload: int = DEFAULT_MAX_UPLOAD, max_concurre
                             "classes": classifier.classes_,
                             "features": classifier.spec.to_dict(),
                             "slices": classifier.slices, "aggregate": classifier.rule,
+                            "novelty_threshold": classifier.novelty_threshold,
+                            "min_confidence": classifier.min_confidence,
+                            "set_level": classifier.set_level,
                             "metrics": classifier.metrics}]}
 
     upload_body = {"required": True, "content": {"multipart/form-data": {"schema": {
@@ -86,9 +89,11 @@ def create_app(classifier, *, max_upload: int = DEFAULT_MAX_UPLOAD, max_concurre
                          422: {"description": "audio that cannot be decoded or used"},
                          503: {"description": "busy: too much upload data in flight"}})
     async def predict(request: Request):
-        """Multipart upload of one audio file (field ``file``) -> label, scores, top_k,
-        timeline. 413: over the size limit; 415: not audio; 422: audio that cannot be
-        decoded or used."""
+        """Multipart upload of one audio file (field ``file``) -> label (a genre, or
+        ``unknown`` when the song is not like the model's genres: ``closest`` then names the
+        nearest one), score, novelty, scores, top_k, timeline (and ``set`` when the server
+        was started with ``--set``). 413: over the size limit; 415: not audio; 422: audio
+        that cannot be decoded or used."""
         if state["tmp"] is None:  # app used without its lifespan (should not happen)
             return error(503, "server is starting")
         try:

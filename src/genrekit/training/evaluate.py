@@ -11,10 +11,12 @@ from ..fileio import atomic_write_text
 
 
 def evaluate_checkpoint(checkpoint, tracks, *, cache_dir="cache", jobs: int = 1,
-                        rule: str | None = None, out_dir=None, progress=None) -> dict:
+                        rule: str | None = None, out_dir=None, progress=None,
+                        risk_coverage: bool = False) -> dict:
     """Report dict (``accuracy``, ``macro_f1``, ``per_class``, ``confusion_matrix``,
     ``slice_accuracy``, ``skipped``...); with ``out_dir`` also ``report.json`` and
-    ``confusion.png`` there."""
+    ``confusion.png`` there. ``risk_coverage``: also ``risk_coverage`` (accuracy of the most
+    confident 50/80/90/100 % of the songs, AURC) and ``risk_coverage.png``."""
     from ..checkpoint import load_checkpoint
     from ..features.spec import FeatureSpec
     from .metrics import song_and_slice_metrics
@@ -23,7 +25,7 @@ def evaluate_checkpoint(checkpoint, tracks, *, cache_dir="cache", jobs: int = 1,
     ckpt = load_checkpoint(checkpoint)
     if ckpt.get("kind") == "ensemble":
         rep = classifier_report(checkpoint, tracks, jobs=jobs, rule=rule)
-        return _write_report(rep, checkpoint, out_dir)
+        return _write_report(_with_rc(rep, risk_coverage), checkpoint, out_dir)
     classes = list(ckpt["classes"])
     spec = FeatureSpec.from_dict(ckpt["features"])
     sl = ckpt["slices"]
@@ -43,7 +45,18 @@ def evaluate_checkpoint(checkpoint, tracks, *, cache_dir="cache", jobs: int = 1,
                 "songs": [{"path": p, "true": classes[y], "pred": classes[int(s.argmax())],
                            "score": float(s.max())}
                           for p, y, s in zip(songs.paths, songs.labels, scores, strict=True)]})
-    return _write_report(rep, checkpoint, out_dir)
+    return _write_report(_with_rc(rep, risk_coverage), checkpoint, out_dir)
+
+
+def _with_rc(rep: dict, wanted: bool) -> dict:
+    """The report with its risk-coverage curve (by each song's top probability)."""
+    if wanted:
+        from .metrics import risk_coverage
+
+        s = rep["songs"]
+        rep["risk_coverage"] = risk_coverage([x["score"] for x in s],
+                                             [x["pred"] == x["true"] for x in s])
+    return rep
 
 
 def checkpoint_song_scores(ckpt: dict, source, songs, *, rule: str, temperature=None):
@@ -70,6 +83,10 @@ def _write_report(rep: dict, checkpoint, out_dir) -> dict:
                        out / "confusion.png",
                        title=f"{Path(checkpoint).name}: acc {rep['accuracy']:.3f}, "
                              f"macro-F1 {rep['macro_f1']:.3f}")
+        if "risk_coverage" in rep:
+            from .plots import plot_risk_coverage
+
+            plot_risk_coverage(rep["risk_coverage"], out / "risk_coverage.png")
     return rep
 
 
@@ -93,7 +110,7 @@ def classifier_report(model_path, tracks, *, jobs: int = 1, rule: str | None = N
         scores.append([pred.scores[c] for c in classes])
         slices.append(np.array([[s.scores[c] for c in classes] for s in pred.timeline]))
         labels.append(label_of[p])
-        songs.append({"path": p, "true": classes[label_of[p]], "pred": pred.label,
+        songs.append({"path": p, "true": classes[label_of[p]], "pred": pred.closest,
                       "score": pred.score})
     if not scores:
         from ..errors import ParameterError

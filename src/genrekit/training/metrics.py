@@ -54,3 +54,23 @@ def better_epoch(row: dict, best: dict | None) -> bool:
     first (rare genres count as much as common ones), then lower slice loss."""
     return not best or (row["valid_macro_f1"], -row["valid_slice_loss"]) > (
         best["valid_macro_f1"], -best["valid_slice_loss"])
+
+
+COVERAGES = (0.5, 0.8, 0.9, 1.0)
+
+
+def risk_coverage(confidence, correct, coverages=COVERAGES) -> dict:
+    """Selective classification: songs ranked by ``confidence`` (most first); accuracy of
+    the top share at each coverage, the whole curve, and AURC (the mean error rate over
+    every coverage n/N, n = 1..N: lower is better; 0 when every error ranks last)."""
+    confidence, correct = np.asarray(confidence, np.float64), np.asarray(correct, bool)
+    if not len(correct):
+        raise ValueError("risk-coverage of no songs")
+    order = np.argsort(-confidence, kind="stable")
+    hits = np.cumsum(correct[order])
+    n = np.arange(1, len(correct) + 1)
+    risk = 1.0 - hits / n
+    at = {f"{c:g}": float(hits[max(1, round(c * len(n))) - 1] / max(1, round(c * len(n))))
+          for c in coverages}
+    return {"accuracy_at": at, "aurc": float(risk.mean()),
+            "coverage": (n / len(n)).tolist(), "risk": risk.tolist()}

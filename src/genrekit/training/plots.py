@@ -66,3 +66,25 @@ def plot_confusion(cm, classes: list[str], path, *, title: str = "") -> Path:
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
+
+
+def plot_risk_coverage(rc: dict, path, *, title: str = "") -> Path:
+    """Error rate of the most confident songs against the share of songs kept."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(5.2, 3.8))
+    ax.plot(rc["coverage"], rc["risk"], lw=2, color="#3b5bdb")
+    for c, acc in rc["accuracy_at"].items():
+        ax.plot([float(c)], [1 - acc], "o", color="#1d2230")
+        ax.annotate(f"{acc:.2f}", (float(c), 1 - acc), textcoords="offset points",
+                    xytext=(-4, 6), ha="right", fontsize=8)
+    ax.set_xlabel("coverage (share of songs kept, most confident first)")
+    ax.set_ylabel("error rate of the kept songs")
+    ax.set_xlim(0, 1.02)
+    ax.set_ylim(0, max(0.05, max(rc["risk"]) * 1.15))
+    ax.grid(alpha=0.3)
+    ax.set_title(title or f"risk-coverage (AURC {rc['aurc']:.3f}; labels: accuracy)", fontsize=10)
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path

@@ -99,33 +99,3 @@ def install_head(model, head) -> None:
             W, b = W / sd, b - (W / sd) @ mu
         linear.weight.copy_(torch.as_tensor(W))
         linear.bias.copy_(torch.as_tensor(b))
-
-
-def song_head_checkpoint(cfg, tracks, classes: list[str], *, cache_dir, jobs: int = 1,
-                         progress=None) -> tuple[dict, list]:
-    """Fit a song head on every one of ``tracks`` (no validation split: the final fit of a
-    recipe chosen by cross-validation) and return ``(checkpoint, failures)``. ``cfg``: a
-    frozen-backbone config whose ``train.head_c`` is the regularisation."""
-    import torch
-
-    from ..data.slices import slice_frames
-    from ..models import create_model
-    from .probe import embed_songs
-    from .run import make_checkpoint
-    from .songs import load_songs
-
-    spec = cfg.features
-    songs, failures = load_songs(tracks, classes, spec, cache_dir, jobs=jobs)
-    torch.manual_seed(cfg.train.seed)
-    model = create_model(cfg.model.name, len(classes), spec.n_channels, **cfg.model.kwargs)
-    width, hop = slice_frames(cfg.slices, spec)
-    zeros, ones = np.zeros(spec.n_channels, np.float32), np.ones(spec.n_channels, np.float32)
-    emb = embed_songs(model, songs, width=width, hop=hop, mean=torch.from_numpy(zeros),
-                      std=torch.from_numpy(ones), device=torch.device("cpu"),
-                      progress=progress)
-    head = fit_song_head(emb, songs.labels, len(classes), C=cfg.train.head_c)
-    install_head(model, head)
-    metrics = {"fit": {"songs": len(songs), "head": "song", "C": cfg.train.head_c,
-                       "per_class_songs": np.bincount(songs.labels,
-                                                      minlength=len(classes)).tolist()}}
-    return make_checkpoint(model.eval(), cfg, classes, zeros, ones, metrics), failures

@@ -177,8 +177,26 @@ def train(cfg, catalog, out_dir, *, resume: bool = False, callbacks: Callbacks |
             run.validate(epoch, loss, va, emb)
         world.barrier()
     run.net = None  # the DDP wrapper holds the process group: let go of it before leaving
+    if world.main and (out / "best.pt").exists():
+        attach_open_set(out / "best.pt", tr, va, train_t, device, cb)
     world.close()
     return TrainResult(out, out / "best.pt", run.history, run.best, failures)
+
+
+def attach_open_set(best: Path, tr, va, train_tracks, device, cb) -> None:
+    """Give the best checkpoint its novelty model, conformal calibration and thresholds
+    (``training.open_set``), fitted on its own embeddings; an interrupted or resumed run
+    refits it (seconds)."""
+    from ..checkpoint import load_checkpoint, save_checkpoint
+    from .open_set import checkpoint_open_set
+
+    ck = load_checkpoint(best)
+    cb.on_data("novelty model and calibration", len(tr) + len(va))
+    group = {str(t.path): t.group or str(t.path) for t in train_tracks}
+    os_ = checkpoint_open_set(ck, tr, va, train_groups=[group.get(p, p) for p in tr.paths],
+                              device=device)
+    ck["open_set"] = os_.to_dict()
+    save_checkpoint(best, ck)
 
 
 def check_model_features(model, spec) -> None:
