@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from .common import in_range
+
 #: the extras this command needs (checked by cli.main before it runs)
 REQUIRES = ("export",)
 
@@ -10,15 +12,16 @@ def add_arguments(p) -> None:
     p.add_argument("checkpoint", help="a .pt checkpoint (e.g. runs/NAME/best.pt)")
     p.add_argument("--format", choices=["onnx"], default="onnx")
     p.add_argument("--out", required=True, help="output file, e.g. model.onnx")
-    p.add_argument("--opset", type=int, default=17)
+    p.add_argument("--opset", type=in_range(int, lo=7), default=17,
+                   help="ONNX opset, >= 7 (default 17)")
     p.add_argument("--quantize", choices=["int8"], default=None,
                    help="also write OUT's int8 version (NAME.int8.onnx): the convolutions "
                         "that carry the model's work in int8, calibrated on --calibrate")
     p.add_argument("--calibrate", metavar="DATA",
                    help="with --quantize: audio of the kind the model will see (a folder, a "
                         "folder per genre or a CSV catalog; its training songs are best)")
-    p.add_argument("--calibration-slices", type=int, default=512,
-                   help="slices drawn evenly from --calibrate's songs (default 512)")
+    p.add_argument("--calibration-slices", type=in_range(int, lo=1), default=512,
+                   help="slices drawn evenly from --calibrate's songs, >= 1 (default 512)")
 
 
 def run(args) -> int:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .common import add_feature_args, spec_from_args
+from .common import add_feature_args, in_range, spec_from_args
 
 #: the extras this command needs (checked by cli.main before it runs)
 REQUIRES = ("train",)
@@ -15,8 +15,10 @@ def add_arguments(p) -> None:
     p.add_argument("--png-mode", choices=["color", "grayscale"], default="color",
                    help="labelled panels with colour bars, or a plain grayscale image")
     p.add_argument("--out", help="write the arrays (features, channel names, spec) as .npz")
-    p.add_argument("--offset", type=float, default=0.0, help="start time in seconds")
-    p.add_argument("--duration", type=float, default=None, help="seconds to read")
+    p.add_argument("--offset", type=in_range(float, lo=0), default=0.0,
+                   help="start time in seconds, >= 0")
+    p.add_argument("--duration", type=in_range(float, lo=0, lo_open=True), default=None,
+                   help="seconds to read, > 0")
 
 
 def run(args) -> int:

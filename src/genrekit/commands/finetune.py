@@ -3,7 +3,7 @@ the bundled one) adapted to a new label set: same features and backbone, a new h
 
 from __future__ import annotations
 
-from .common import add_audio_dir_arg, add_cache_arg, add_jobs_arg, report
+from .common import add_audio_dir_arg, add_cache_arg, add_jobs_arg, in_range, report
 
 #: the extras this command needs (checked by cli.main before it runs)
 REQUIRES = ("train",)
@@ -13,15 +13,16 @@ def add_arguments(p) -> None:
     p.add_argument("checkpoint", help="a .pt checkpoint, or 'default' for the bundled model")
     p.add_argument("data", help="your labelled catalog: a folder per genre or a CSV")
     p.add_argument("--out", required=True, help="run folder")
-    p.add_argument("--epochs", type=int, default=None,
+    p.add_argument("--epochs", type=in_range(int, lo=1), default=None,
                    help="default: for a model with a song head (the bundled one) one closed "
                    "fit of a new song head on the frozen backbone (seconds); 40 for another "
                    "frozen-backbone model, else 15. Giving --epochs trains a slice head")
-    p.add_argument("--freeze-epochs", type=int, default=None,
+    p.add_argument("--freeze-epochs", type=in_range(int, lo=0), default=None,
                    help="epochs that train only the new head before everything; default: "
                    "all of them for a model trained with a frozen pretrained backbone (the "
                    "bundled one: a fast linear probe), else 3")
-    p.add_argument("--lr", type=float, default=5e-4)
+    p.add_argument("--lr", type=in_range(float, lo=0, lo_open=True), default=5e-4,
+                   help="learning rate, > 0 (default 5e-4)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a train/augment setting, e.g. --set train.batch_size=16")
     add_cache_arg(p)

@@ -11,6 +11,7 @@ from .common import (
     add_cache_arg,
     add_feature_args,
     add_jobs_arg,
+    in_range,
     report,
     spec_from_args,
 )
@@ -26,11 +27,12 @@ def add_arguments(p) -> None:
     add_jobs_arg(p)
     add_cache_arg(p)
     p.add_argument("--failures", help="failures CSV (default CACHE_DIR/failures.csv)")
-    p.add_argument("--min-duration", type=float, default=DEFAULT_MIN_DURATION,
-                   help="refuse files shorter than this many seconds (default %(default)s)")
-    p.add_argument("--max-duration", type=float, default=DEFAULT_MAX_DURATION,
-                   help="decode at most this many seconds of each file (default %(default)s; "
-                        "0: whole files)")
+    p.add_argument("--min-duration", type=in_range(float, lo=0), default=DEFAULT_MIN_DURATION,
+                   help="refuse files shorter than this many seconds, >= 0 "
+                        "(default %(default)s)")
+    p.add_argument("--max-duration", type=in_range(float, lo=0), default=DEFAULT_MAX_DURATION,
+                   help="decode at most this many seconds of each file, >= 0 (default "
+                        "%(default)s; 0: whole files)")
     add_audio_dir_arg(p)
     p.add_argument("--backend", choices=list(BACKEND_NAMES), default=None,
                    help="feature backend (default fast; each has its own cache entries)")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .common import add_audio_dir_arg, add_cache_arg, add_jobs_arg, report
+from .common import add_audio_dir_arg, add_cache_arg, add_jobs_arg, in_range, report
 
 #: the extras this command needs (checked by cli.main before it runs)
 REQUIRES = ("train",)
@@ -19,7 +19,7 @@ def add_arguments(p) -> None:
                    help="architecture (model.name): cnn, crnn, resnet18, resnet34, musicnn, "
                         "tiny (--model is the old spelling of this option; in predict, serve "
                         "and tag --model is a model file)")
-    p.add_argument("--epochs", type=int)
+    p.add_argument("--epochs", type=in_range(int, lo=1), help=">= 1 (train.epochs)")
     p.add_argument("--device", help="auto, cpu, cuda (train.device)")
     add_cache_arg(p, default=None, help="feature cache folder (train.cache_dir)")
     add_jobs_arg(p, default=None, help="feature worker processes (train.jobs)")
@@ -27,7 +27,7 @@ def add_arguments(p) -> None:
     p.add_argument("--train-split", help="list of training files (one relative path a line)")
     p.add_argument("--valid-split", help="list of validation files")
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
-    p.add_argument("--nproc", type=int, default=1,
+    p.add_argument("--nproc", type=in_range(int, lo=1), default=1,
                    help="data-parallel processes (torch DDP via torchrun: gloo on CPU, one "
                    "GPU each with CUDA); the run equals a one-process run of the same batch")
 
