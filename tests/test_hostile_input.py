@@ -11,7 +11,7 @@ from conftest import tone, write
 
 from genrekit.audio import load_audio, load_checked
 from genrekit.data.manifest import from_csv, scan_audio
-from genrekit.errors import AudioLoadError
+from genrekit.errors import AudioLoadError, ParameterError
 
 pytestmark = pytest.mark.timeout(60)  # a hang fails fast
 
@@ -94,9 +94,12 @@ def test_semicolon_csv_and_a_file_listed_twice(tmp_path):
     write(tmp_path / "b.wav", tone(660, 2.0))
     (tmp_path / "cat.csv").write_text(
         f"file;genre;split\na.wav;x;train\nb.wav;y;train\n{tmp_path / 'a.wav'};x;valid\n")
-    cat = from_csv(tmp_path / "cat.csv")
+    with pytest.raises(ParameterError, match=r"cat.csv row 2 says .*'train'.*cat.csv row 4 "
+                                             r"says .*'valid'"):
+        from_csv(tmp_path / "cat.csv")  # one file in two splits: a conflict, both rows named
+    cat = from_csv(tmp_path / "cat.csv", on_conflict="first")
     assert [(t.path.name, t.split) for t in cat] == [("a.wav", "train"), ("b.wav", "train")]
-    assert len(cat.missing) == 1 and "listed twice" in cat.missing[0][1]
+    assert not cat.missing and len(cat.notes) == 1 and "the first is used" in cat.notes[0][1]
 
 
 def test_evaluate_names_missing_files_and_unknown_labels(tmp_path, tiny_checkpoint, capsys):

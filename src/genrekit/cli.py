@@ -87,6 +87,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"genrekit {args.command}: error: {missing}", file=sys.stderr)
         return 2
     except (ParameterError, ConfigError) as exc:
+        if getattr(exc, "failures", None):  # the songs that could not be read, first
+            from .commands.common import report_failures
+
+            report_failures(exc.failures)
         print(f"genrekit {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except GenrekitError as exc:

@@ -13,6 +13,18 @@ class ParameterError(GenrekitError, ValueError):
     """A bad argument value; the message names the value and the allowed range."""
 
 
+class UnreadableDataError(ParameterError):
+    """Too few songs of a catalog could be read to do the work; ``failures`` lists every
+    ``(file, reason)`` (the command reports them, one line each, before this error)."""
+
+    def __init__(self, message: str, failures=()):
+        super().__init__(message)
+        self.failures = [tuple(f) for f in failures]
+
+    def __reduce__(self):
+        return (type(self), (str(self), self.failures))
+
+
 class ConfigError(GenrekitError, ValueError):
     """A config file or ``--set`` override that cannot be used."""
 

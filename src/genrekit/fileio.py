@@ -62,3 +62,32 @@ def not_a_regular_file(path, what: str = "a file") -> str | None:
                                          else "a socket" if stat.S_ISSOCK(st.st_mode)
                                          else "a device file")
     return None
+
+
+def unwritable(path, *, folder: bool) -> str | None:
+    """Why ``path`` (a folder to create or use, or a file to write) cannot be written, or
+    None. Checked by writing and removing a probe file where the first write would go (the
+    folder itself, or its nearest existing ancestor), so read-only and virtual file systems
+    and missing permissions all show, whoever runs it; nothing is created."""
+    import tempfile
+
+    p = Path(path)
+    if p.exists() or p.is_symlink():
+        if folder and not p.is_dir():
+            return "exists and is not a folder"
+        if not folder and p.is_dir():
+            return "is a folder, not a file"
+    at = p if (folder and p.is_dir()) else p.parent
+    while not at.exists():
+        if at.is_symlink():
+            return f"{at} is a broken link"
+        at = at.parent
+    if not at.is_dir():
+        return f"{at} is not a folder"
+    try:
+        fd, probe = tempfile.mkstemp(dir=at, prefix=".genrekit-probe-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        return f"cannot write in {at} ({exc.strerror or exc})"
+    return None

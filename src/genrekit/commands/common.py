@@ -110,7 +110,12 @@ def add_cache_arg(p, *, default: str | None = "cache",
 
 
 def add_audio_dir_arg(p) -> None:
+    """``--audio-dir`` and ``--on-conflict``: how a catalog is read."""
     p.add_argument("--audio-dir", help="audio folder for a CSV catalog (default: its folder)")
+    p.add_argument("--on-conflict", choices=["error", "first", "drop"], default="error",
+                   help="one file listed twice with different labels (or splits, artists): "
+                        "error (default: both rows named, nothing done), first (keep the "
+                        "first row), drop (leave the file out); identical rows are merged")
 
 
 def add_catalog_selection(p, *, what: str = "") -> None:
@@ -152,15 +157,53 @@ def add_model_args(p) -> None:
                         "bins up and down (N=1: 3x the model work)")
 
 
-def selected_catalog(data, *, split=None, subset=None, audio_dir=None):
+def selected_catalog(data, *, split=None, subset=None, audio_dir=None,
+                     on_conflict: str = "error"):
     """The catalog at ``data``, restricted to the files of a split list (``split``) or to
-    one of its own splits (``subset``) when given."""
+    one of its own splits (``subset``) when given; its notes (merged rows) are reported."""
     from ..data.manifest import apply_split_lists, load_catalog
 
-    cat = load_catalog(data, audio_dir=audio_dir)
+    cat = load_catalog(data, audio_dir=audio_dir, on_conflict=on_conflict)
+    report_notes(cat)
     if split:
         return apply_split_lists(cat, {"selected": split}).subset("selected")
     return cat.subset(subset) if subset else cat
+
+
+#: per-file lines printed before "... and N more"
+REPORT_CAP = 20
+
+
+def report_failures(failures, kind: str = "failed", *, cap: int = REPORT_CAP,
+                    where=None) -> None:
+    """``kind: file: reason`` for each of the first ``cap`` failures, then one line with how
+    many more (and ``where`` they all are, a CSV, when given)."""
+    failures = list(failures)
+    for path, reason in failures[:cap]:
+        report(kind, path, reason)
+    if len(failures) > cap:
+        import sys
+
+        print(f"{kind}: ... and {len(failures) - cap} more"
+              + (f" (all {len(failures)} in {where})" if where else ""), file=sys.stderr)
+
+
+def check_outputs(*outputs) -> None:
+    """Each ``(option, path, folder)`` whose path is given must be writable, checked before
+    any work: else one ``ParameterError`` naming the option, the path and why (exit 2)."""
+    from ..errors import ParameterError
+    from ..fileio import unwritable
+
+    for option, path, folder in outputs:
+        if path is not None and (why := unwritable(path, folder=folder)):
+            raise ParameterError(f"{option} {path}: {why}")
+
+
+def report_notes(cat) -> None:
+    """A catalog's notes (merged duplicate rows, conflicts resolved by --on-conflict), one
+    line each."""
+    for entry, note in getattr(cat, "notes", []):
+        report("note", entry, note)
 
 
 def report(kind: str, path, reason, *, file=None) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .common import add_model_file_arg
+from .common import add_model_file_arg, check_outputs
 
 DEMO_DIR = Path(__file__).resolve().parents[1] / "demo"
 
@@ -25,6 +25,7 @@ def run(args) -> int:
     from .predict import predict_paths
     from .predict_formats import table
 
+    check_outputs(("--out", args.out, True))
     clips = sorted(DEMO_DIR.glob("*.ogg"))
     clf = load_classifier(args.model, precision=args.precision)
     from .common import warn_open_set

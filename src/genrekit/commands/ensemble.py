@@ -3,7 +3,7 @@ several models; weights equal, or fitted on validation songs."""
 
 from __future__ import annotations
 
-from .common import add_catalog_selection, add_jobs_arg, selected_catalog
+from .common import add_catalog_selection, add_jobs_arg, check_outputs, selected_catalog
 
 #: the extras this command needs (checked by cli.main before it runs)
 REQUIRES = ("train",)
@@ -25,6 +25,7 @@ def run(args) -> int:
     from ..inference.classifier import load_classifier
     from ..inference.ensemble import fit_ensemble, make_ensemble
 
+    check_outputs(("--out", args.out, False))
     cks = [load_checkpoint(p) for p in args.checkpoints]
     if any(ck.get("kind") == "ensemble" for ck in cks):
         raise ParameterError("members must be single models, not ensembles")
@@ -34,7 +35,7 @@ def run(args) -> int:
     ens = make_ensemble(cks, weights)
     if args.fit:
         cat = selected_catalog(args.fit, split=args.split, subset=args.subset,
-                               audio_dir=args.audio_dir)
+                               audio_dir=args.audio_dir, on_conflict=args.on_conflict)
         members = [load_classifier(p) for p in args.checkpoints]
         ens = fit_ensemble(cks, members, list(cat), jobs=args.jobs)
     save_checkpoint(args.out, ens)

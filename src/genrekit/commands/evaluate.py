@@ -7,7 +7,8 @@ from .common import (
     add_cache_arg,
     add_catalog_selection,
     add_jobs_arg,
-    report,
+    check_outputs,
+    report_failures,
     selected_catalog,
 )
 
@@ -35,13 +36,15 @@ def run(args) -> int:
     from ..errors import ParameterError
     from ..training.evaluate import evaluate_checkpoint
 
+    out = Path(args.out) if args.out else Path(args.checkpoint).parent / (
+        f"eval-{Path(args.checkpoint).stem}")
+    check_outputs(("--out", out, True))
+
     cat = selected_catalog(args.data, split=args.split, subset=args.subset,
-                           audio_dir=args.audio_dir)
+                           audio_dir=args.audio_dir, on_conflict=args.on_conflict)
     tracks = [t for t in cat if t.label is not None]
     if not tracks:
         raise ParameterError("no labelled songs selected for evaluation")
-    out = Path(args.out) if args.out else Path(args.checkpoint).parent / (
-        f"eval-{Path(args.checkpoint).stem}")
     rep = evaluate_checkpoint(args.checkpoint, tracks, cache_dir=args.cache_dir, jobs=args.jobs,
                               rule=args.aggregate, out_dir=out,
                               risk_coverage=args.risk_coverage)
@@ -53,8 +56,8 @@ def run(args) -> int:
             + f"; AURC {rc['aurc']:.3f}; wrote {out / 'risk_coverage.png'}")
     print(f"wrote {out / 'report.json'} and {out / 'confusion.png'}")
     skipped = [(str(e), r) for e, r in cat.missing] + [tuple(s) for s in rep["skipped"]]
-    for path, reason in skipped:  # not scored: the numbers above leave these songs out
-        report("skipped", path, reason)
+    # not scored: the numbers above leave these songs out
+    report_failures(skipped, "skipped", where=out / "report.json")
     return 1 if skipped else 0
 
 

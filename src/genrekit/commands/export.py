@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .common import in_range
+from .common import check_outputs, in_range
 
 #: the extras this command needs (checked by cli.main before it runs)
 REQUIRES = ("export",)
@@ -30,6 +30,7 @@ def run(args) -> int:
     from ..errors import ParameterError
     from ..export import export_onnx
 
+    check_outputs(("--out", args.out, False))
     if args.quantize and not args.calibrate:
         raise ParameterError("--quantize int8 needs --calibrate DATA: int8 ranges are "
                              "measured on real features, never guessed")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .common import add_feature_args, in_range, spec_from_args
+from .common import add_feature_args, check_outputs, in_range, spec_from_args
 
 #: the extras this command needs (checked by cli.main before it runs)
 REQUIRES = ("train",)
@@ -32,6 +32,7 @@ def run(args) -> int:
     from ..features.plot import plot_features
 
     spec = spec_from_args(args)
+    check_outputs(("--out", args.out, False), ("--png", args.png, False))
     y, sr = load_audio(args.file, sr=spec.sr, offset=args.offset, duration=args.duration)
     X = compute_features(y, sr, spec)
     print(f"{args.file}: {len(y) / sr:.2f} s at {sr} Hz -> features {list(X.shape)} "

@@ -3,7 +3,14 @@ the bundled one) adapted to a new label set: same features and backbone, a new h
 
 from __future__ import annotations
 
-from .common import add_audio_dir_arg, add_cache_arg, add_jobs_arg, in_range, report
+from .common import (
+    add_audio_dir_arg,
+    add_cache_arg,
+    add_jobs_arg,
+    check_outputs,
+    in_range,
+    report_failures,
+)
 
 #: the extras this command needs (checked by cli.main before it runs)
 REQUIRES = ("train",)
@@ -69,11 +76,12 @@ def run(args) -> int:
     ckpt = load_checkpoint(src)
     cfg = finetune_config(ckpt, args)
     out = Path(args.out)
+    check_outputs(("--out", out, True), ("--cache-dir", cfg.train.cache_dir, True))
     if (out / "last.pt").exists() and not args.resume:
         print(f"genrekit finetune: {out} already holds a run; pass --resume or choose another "
               "--out", file=sys.stderr)
         return 2
-    cat = load_labelled_catalog(args.data, args.audio_dir)
+    cat = load_labelled_catalog(args.data, args.audio_dir, on_conflict=args.on_conflict)
     with TrainProgress() as ui:
         res = train(cfg, cat, out, resume=args.resume, callbacks=ui, init=ckpt)
     b = res.best
@@ -81,6 +89,5 @@ def run(args) -> int:
     print(f"fine-tuned {src.name} to {len(new_classes)} classes ({', '.join(new_classes)}); "
           f"best epoch {b['epoch']}: valid accuracy {b['valid_accuracy']:.3f}, macro-F1 "
           f"{b['valid_macro_f1']:.3f} -> {res.best_path}")
-    for path, reason in res.failures:
-        report("failed", path, reason)
+    report_failures(res.failures, where=out / "failures.csv")
     return 1 if res.failures else 0

@@ -9,6 +9,7 @@ from .common import (
     add_cache_arg,
     add_model_args,
     add_open_set_args,
+    check_outputs,
     in_range,
     open_set_kwargs,
     report,
@@ -59,6 +60,9 @@ def run(args) -> int:
     from ..inference.classifier import load_classifier
     from . import predict_formats as fmt
 
+    check_outputs(("--out", args.out, args.engine == "ray"),
+                  ("--timeline-png", args.timeline_png, False),
+                  ("--cache-dir", args.cache_dir if args.engine == "ray" else None, True))
     cat = scan_audio(args.inputs)
     paths = [t.path for t in cat]
     if not paths and not cat.missing:

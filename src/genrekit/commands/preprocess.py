@@ -11,6 +11,7 @@ from .common import (
     add_cache_arg,
     add_feature_args,
     add_jobs_arg,
+    check_outputs,
     in_range,
     report,
     spec_from_args,
@@ -52,7 +53,7 @@ def add_engine_args(p) -> None:
                    help="with --engine ray: show Ray's own log lines")
 
 
-def collect_paths(data: list[str], audio_dir=None):
+def collect_paths(data: list[str], audio_dir=None, on_conflict: str = "error"):
     """Audio paths from CSV catalogs, labelled folders or plain folders/files."""
     from pathlib import Path
 
@@ -61,7 +62,7 @@ def collect_paths(data: list[str], audio_dir=None):
     paths, missing = [], []
     for d in data:
         if Path(d).suffix.lower() in (".csv", ".tsv"):
-            cat = load_catalog(d, audio_dir=audio_dir)
+            cat = load_catalog(d, audio_dir=audio_dir, on_conflict=on_conflict)
         else:
             cat = scan_audio([d])
         paths += [t.path for t in cat]
@@ -77,7 +78,8 @@ def run(args) -> int:
     from ..ui import file_progress
 
     spec = spec_from_args(args)
-    paths, missing = collect_paths(args.data, args.audio_dir)
+    check_outputs(("--cache-dir", args.cache_dir, True), ("--failures", args.failures, False))
+    paths, missing = collect_paths(args.data, args.audio_dir, args.on_conflict)
     if not paths and not missing:
         raise ParameterError(f"no audio files found in {', '.join(args.data)}")
     kw = dict(min_duration=args.min_duration, max_duration=args.max_duration or None,

@@ -3,7 +3,7 @@ and ``genrekit tag --undo JOURNAL``."""
 
 from __future__ import annotations
 
-from .common import add_jobs_arg, add_model_file_arg, in_range, report, warn_open_set
+from .common import add_jobs_arg, add_model_file_arg, check_outputs, in_range, report, warn_open_set
 
 
 def add_arguments(p) -> None:
@@ -48,6 +48,8 @@ def run(args) -> int:
     from ..library.tagger import tag_files
     from ..ui import file_progress
 
+    if not args.dry_run:
+        check_outputs(("--journal", args.journal, False), ("--db", args.db, False))
     cat = scan_audio(args.paths)
     clf = load_classifier(args.model, precision=args.precision,
                           novelty_threshold=args.novelty_threshold,

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from .common import add_audio_dir_arg, add_cache_arg, add_jobs_arg, in_range, report
+from .common import (
+    add_audio_dir_arg,
+    add_cache_arg,
+    add_jobs_arg,
+    check_outputs,
+    in_range,
+    report_failures,
+)
 
 #: the extras this command needs (checked by cli.main before it runs)
 REQUIRES = ("train",)
@@ -45,10 +52,13 @@ def build_config(args):
     return load_config(args.config, sets)
 
 
-def load_labelled_catalog(data, audio_dir=None, train_split=None, valid_split=None):
+def load_labelled_catalog(data, audio_dir=None, train_split=None, valid_split=None, *,
+                          on_conflict: str = "error"):
     from ..data.manifest import apply_split_lists, load_catalog
+    from .common import report_notes
 
-    cat = load_catalog(data, audio_dir=audio_dir)
+    cat = load_catalog(data, audio_dir=audio_dir, on_conflict=on_conflict)
+    report_notes(cat)
     lists = {k: v for k, v in (("train", train_split), ("valid", valid_split)) if v}
     return apply_split_lists(cat, lists) if lists else cat
 
@@ -64,6 +74,7 @@ def run(args) -> int:
 
     cfg = build_config(args)
     out = Path(args.out)
+    check_outputs(("--out", out, True), ("--cache-dir", cfg.train.cache_dir, True))
     if (out / "last.pt").exists() and not args.resume and not distributed.launched():
         print(f"genrekit train: {out} already holds a run; pass --resume to continue it or "
               "choose another --out", file=sys.stderr)
@@ -71,7 +82,8 @@ def run(args) -> int:
     distributed.check(cfg.train, args.nproc)
     if args.nproc > 1 and not distributed.launched():
         return distributed.launch(distributed.strip_option(args._argv, "--nproc"), args.nproc)
-    cat = load_labelled_catalog(args.data, args.audio_dir, args.train_split, args.valid_split)
+    cat = load_labelled_catalog(args.data, args.audio_dir, args.train_split, args.valid_split,
+                                on_conflict=args.on_conflict)
     con = console()
     for entry, reason in cat.missing:
         con.print(f"[yellow]skipped[/] {entry}: {reason}")
@@ -79,8 +91,7 @@ def run(args) -> int:
         res = train(cfg, cat, out, resume=args.resume, callbacks=ui)
     if os.environ.get("RANK", "0") != "0":  # one report per run, from rank 0
         return 1 if res.failures else 0
-    for path, reason in res.failures:
-        report("failed", path, reason)
+    report_failures(res.failures, where=out / "failures.csv")
     b = res.best
     if b:
         print(f"best epoch {b['epoch']}: valid per-song accuracy {b['valid_accuracy']:.3f}, "

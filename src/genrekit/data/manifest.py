@@ -38,6 +38,7 @@ class Catalog:
     tracks: list[Track]
     root: Path | None = None
     missing: list[tuple[str, str]] = field(default_factory=list)  # (entry, reason)
+    notes: list[tuple[str, str]] = field(default_factory=list)  # (entry, note): not errors
 
     def __len__(self) -> int:
         return len(self.tracks)
@@ -53,7 +54,8 @@ class Catalog:
         return Counter(t.label for t in self.tracks)
 
     def subset(self, split: str) -> Catalog:
-        return Catalog([t for t in self.tracks if t.split == split], self.root, self.missing)
+        return Catalog([t for t in self.tracks if t.split == split], self.root, self.missing,
+                       self.notes)
 
     def relpath(self, track: Track) -> str:
         if self.root is not None:
@@ -100,10 +102,11 @@ def _walk_audio(root: Path) -> tuple[list[Path], list[tuple[str, str]]]:
     return found, bad
 
 
-def from_folder(root) -> Catalog:
+def from_folder(root, *, on_conflict: str = "error") -> Catalog:
     """One sub-folder per label (GTZAN layout): ``root/<label>/**/<file>``.
 
-    When ``root/splits/{train,valid,test}.txt`` exist they assign splits automatically.
+    When ``root/splits/{train,valid,test}.txt`` exist they assign splits automatically. One
+    file under two labels (a link, say) is a conflict (see :func:`dedupe`).
     """
     root = Path(root)
     if not root.is_dir():
@@ -117,7 +120,9 @@ def from_folder(root) -> Catalog:
     if not tracks:
         raise ParameterError(f"{root}: no audio files in label sub-folders "
                              "(expected <root>/<genre>/<file>)")
-    cat = Catalog(tracks, root, missing)
+    notes: list = []
+    tracks = dedupe(tracks, [str(t.path) for t in tracks], notes, on_conflict)
+    cat = Catalog(tracks, root, missing, notes)
     split_dir = root / "splits"
     lists = {s: split_dir / f"{s}.txt" for s in ("train", "valid", "test")}
     lists = {s: p for s, p in lists.items() if p.exists()}
@@ -126,12 +131,13 @@ def from_folder(root) -> Catalog:
 
 def from_csv(csv_path, *, audio_dir=None, path_col: str | None = None,
              label_col: str | None = None, group_col: str | None = None,
-             split_col: str | None = None) -> Catalog:
+             split_col: str | None = None, on_conflict: str = "error") -> Catalog:
     """A CSV with a file column and a label column (e.g. Zalo's ``Id,Genre``).
 
     Columns are found by name (case-insensitive) unless given. Files are resolved against
     ``audio_dir`` (default: the CSV's folder); entries whose file is missing are reported in
-    ``Catalog.missing``.
+    ``Catalog.missing``. A file listed twice (by any path that resolves to it) is merged
+    when the rows agree and a conflict when they do not (see :func:`dedupe`).
     """
     csv_path = Path(csv_path)
     if not csv_path.exists():
@@ -147,7 +153,7 @@ def from_csv(csv_path, *, audio_dir=None, path_col: str | None = None,
         gcol = _pick(cols, group_col, GROUP_COLUMNS, "group", csv_path, required=False)
         scol = _pick(cols, split_col, ("split",), "split", csv_path, required=False)
         rows = list(reader)
-    tracks, missing = [], []
+    tracks, where, missing = [], [], []
     for i, row in enumerate(rows, start=2):
         entry = (row.get(pcol) or "").strip()
         if not entry:
@@ -165,7 +171,9 @@ def from_csv(csv_path, *, audio_dir=None, path_col: str | None = None,
         group = (row.get(gcol) or "").strip() or None if gcol else None
         split = (row.get(scol) or "").strip() or None if scol else None
         tracks.append(Track(p, label, group, split))
-    return Catalog(_unique(tracks, missing), root, missing)
+        where.append(f"{csv_path.name} row {i}")
+    notes: list = []
+    return Catalog(dedupe(tracks, where, notes, on_conflict), root, missing, notes)
 
 
 def _sniff_delimiter(f) -> str:
@@ -177,28 +185,64 @@ def _sniff_delimiter(f) -> str:
     return best if counts[best] > counts[","] else ","
 
 
-def _unique(tracks: list[Track], missing: list) -> list[Track]:
-    """The first row of each file (the same file listed twice, say once by a relative and
-    once by an absolute path, would otherwise sit in two splits); later rows are reported."""
-    seen, out = {}, []
-    for t in tracks:
-        key = os.path.realpath(t.path)
-        if key in seen:
-            missing.append((str(t.path), f"listed twice (also as {seen[key]}); the first "
-                                         "row is used"))
+ON_CONFLICT = ("error", "first", "drop")
+
+
+def dedupe(tracks: list[Track], where: list[str], notes: list, on_conflict: str = "error"
+           ) -> list[Track]:
+    """One track per file (paths resolved: relative, absolute and linked names of one file
+    are one file; it would otherwise sit in two splits). Rows that agree (label, group,
+    split) are merged with a note. Rows that disagree are a conflict: ``error`` (default) is
+    a ``ParameterError`` naming both rows; ``first`` keeps the first row, ``drop`` drops the
+    file, each with a note. ``where``: each track's row, for the messages."""
+    if on_conflict not in ON_CONFLICT:
+        raise ParameterError(f"on_conflict must be one of {', '.join(ON_CONFLICT)}, got "
+                             f"{on_conflict!r}")
+    rows: dict[str, list[int]] = {}
+    for i, t in enumerate(tracks):
+        rows.setdefault(os.path.realpath(t.path), []).append(i)
+    keep = []
+    for idx in rows.values():
+        first = tracks[idx[0]]
+        if len(idx) == 1:
+            keep.append(idx[0])
             continue
-        seen[key] = str(t.path)
-        out.append(t)
-    return out
+        fields = lambda t: (t.label, t.group, t.split)  # noqa: E731
+        other = next((j for j in idx[1:] if fields(tracks[j]) != fields(first)), None)
+        if other is None:
+            rows_ = ", ".join(where[j] for j in idx)
+            notes.append((str(first.path), f"listed {len(idx)} times ({rows_}); merged"))
+            keep.append(idx[0])
+            continue
+        a, b = tracks[idx[0]], tracks[other]
+        what = (f"{where[idx[0]]} says {_desc(a)}, {where[other]} says {_desc(b)}")
+        if on_conflict == "error":
+            raise ParameterError(f"{first.path}: conflicting rows for one file: {what}; fix "
+                                 "the catalog, or pass --on-conflict first|drop")
+        if on_conflict == "first":
+            notes.append((str(first.path), f"conflicting rows ({what}); the first is used"))
+            keep.append(idx[0])
+        else:
+            notes.append((str(first.path), f"conflicting rows ({what}); the file is left out"))
+    return [tracks[i] for i in sorted(keep)]
 
 
-def load_catalog(data, *, audio_dir=None, **csv_kwargs) -> Catalog:
-    """A folder per genre, a CSV, or a folder holding ``index.csv``/``labels.csv``."""
+def _desc(t: Track) -> str:
+    parts = [f"label {t.label!r}"]
+    parts += [f"group {t.group!r}"] if t.group else []
+    parts += [f"split {t.split!r}"] if t.split else []
+    return ", ".join(parts)
+
+
+def load_catalog(data, *, audio_dir=None, on_conflict: str = "error",
+                 **csv_kwargs) -> Catalog:
+    """A folder per genre, a CSV, or a folder holding ``index.csv``/``labels.csv``;
+    ``on_conflict``: what one file with two different rows is (see :func:`dedupe`)."""
     data = Path(data)
     if data.is_file() and data.suffix.lower() in (".csv", ".tsv"):
-        return from_csv(data, audio_dir=audio_dir, **csv_kwargs)
+        return from_csv(data, audio_dir=audio_dir, on_conflict=on_conflict, **csv_kwargs)
     if data.is_dir():
-        return from_folder(data)
+        return from_folder(data, on_conflict=on_conflict)
     if not data.exists():
         raise ParameterError(f"{data}: no such file or folder")
     if why := not_a_regular_file(data):
@@ -235,7 +279,7 @@ def apply_split_lists(cat: Catalog, lists: dict) -> Catalog:
             else:
                 assigned[t.path] = split
     tracks = [replace(t, split=assigned.get(t.path)) for t in cat.tracks]
-    return Catalog(tracks, cat.root, missing)
+    return Catalog(tracks, cat.root, missing, cat.notes)
 
 
 def _pick(cols, given, candidates, what, csv_path, *, required):

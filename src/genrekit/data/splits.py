@@ -39,4 +39,4 @@ def split_catalog(cat: Catalog, *, valid_fraction: float = 0.2, seed: int = 0) -
     tracks = [t if t.split is not None else
               replace(t, split="valid" if (t.group or t.song_id) in valid_groups else "train")
               for t in cat.tracks]
-    return Catalog(tracks, cat.root, cat.missing)
+    return Catalog(tracks, cat.root, cat.missing, cat.notes)

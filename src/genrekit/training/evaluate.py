@@ -35,9 +35,10 @@ def evaluate_checkpoint(checkpoint, tracks, *, cache_dir="cache", jobs: int = 1,
     tracks = [t for t in tracks if t.label in classes]
     songs, failures = load_songs(tracks, classes, spec, cache_dir, jobs=jobs, progress=progress)
     if not len(songs):
-        from ..errors import ParameterError
+        from ..errors import UnreadableDataError
 
-        raise ParameterError("no readable labelled songs to evaluate")
+        raise UnreadableDataError(f"none of the {len(tracks)} labelled songs could be read "
+                                  "to evaluate", failures)
     scores, slice_probs = checkpoint_song_scores(ckpt, checkpoint, songs, rule=rule)
     rep = song_and_slice_metrics(scores, slice_probs, songs.labels, classes)
     rep.update({"checkpoint": str(checkpoint), "classes": classes, "aggregate": rule,

@@ -101,8 +101,7 @@ def train(cfg, catalog, out_dir, *, resume: bool = False, callbacks: Callbacks |
     distributed.check(tc, world.size)
     probe = tc.freeze_epochs >= tc.epochs
     cb = callbacks if (callbacks is not None and world.main) else Callbacks()
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = Path(out_dir)  # made once the songs are read: a refused run leaves no folder
     train_t, valid_t, classes = prepare_splits(catalog, cfg)
     failures = []
     sets = {}
@@ -121,8 +120,20 @@ def train(cfg, catalog, out_dir, *, resume: bool = False, callbacks: Callbacks |
     if world.main:
         world.barrier()
     tr, va = sets["train"], sets["valid"]
+    if world.main and failures:  # every unreadable song, with its reason, in the run folder
+        from ..engine.local import write_failures
+
+        out.mkdir(parents=True, exist_ok=True)
+        write_failures(out / "failures.csv", failures)
     if len(set(tr.labels.tolist())) < 2 or not len(va):
-        raise ParameterError("too few readable songs left to train after decoding failures")
+        from ..errors import UnreadableDataError
+
+        raise UnreadableDataError(
+            f"too few readable songs left to train: {len(tr)} training songs in "
+            f"{len(set(tr.labels.tolist()))} genre(s), {len(va)} validation songs after "
+            f"{len(failures)} of {len(train_t) + len(valid_t)} failed to decode"
+            + (f" (all listed in {out / 'failures.csv'})" if failures else ""), failures)
+    out.mkdir(parents=True, exist_ok=True)
     if world.main:
         _write_yaml(out / "config.yaml", cfg.to_dict())
 
