@@ -44,6 +44,7 @@ def wheel(tmp_path_factory) -> Path:
     return whl
 
 
+@pytest.mark.xdist_group("wheel")  # one worker builds the wheel: two would share build/
 def test_wheel_carries_the_model_and_demo_clips(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     for want in ("genrekit/pretrained/default.onnx", "genrekit/pretrained/default.pt",
