@@ -12,7 +12,12 @@ turns, round after round (``--rounds``), and the best round of each is kept: thi
 load comes in bursts of tens of percent, and sides measured one after the other can differ
 by that much for no reason of their own.
 
+``--set LEVEL``: the current code's sides also give each song its conformal prediction set
+(novelty and "unknown" are always on where the model has a novelty model); the line
+"added per clip" is the warm latency difference to ``--before`` in ms.
+
 Usage: python benchmarks/predict.py [--n 16] [--rounds 5] [--before d6825d1] [--base-venv DIR]
+       [--set 0.9]
 """
 
 from __future__ import annotations
@@ -63,9 +68,13 @@ serve(warm, lambda: float("nan"))
 """
 
 GENREKIT_SIDE = SERVE + """
+import os
 from genrekit import GenreClassifier
 model, paths = sys.argv[1], sys.argv[2:]  # model "-": the bundled default as shipped
-clf = GenreClassifier.load(model) if model != "-" else GenreClassifier.from_pretrained()
+level = os.environ.get("GENREKIT_BENCH_SET")  # current code only: prediction sets too
+kw = {"set_level": float(level)} if level else {}
+clf = (GenreClassifier.load(model, **kw) if model != "-" else
+       GenreClassifier.from_pretrained(**kw))
 clf.predict(paths[0])  # warm-up
 def warm():
     for p in paths:
@@ -167,6 +176,8 @@ def main():
     ap.add_argument("--rounds", type=int, default=5, help="turns each side takes (best kept)")
     ap.add_argument("--before", metavar="REV", help="also measure this commit's code and model")
     ap.add_argument("--base-venv", type=Path, help="measure a base install here (built once)")
+    ap.add_argument("--set", type=float, default=None, metavar="LEVEL",
+                    help="the current code's sides also compute prediction sets at LEVEL")
     a = ap.parse_args()
     paths = gtzan_clips(a.n)
     clip = str(paths[0])
@@ -176,10 +187,13 @@ def main():
     shipped_graph = GenreClassifier.from_pretrained().source
 
     env = dict(os.environ)
+    env.pop("GENREKIT_BENCH_SET", None)
     procs, colds = {}, {}
     if a.before:
         src = before_tree(a.before, Path(tempfile.gettempdir()) / f"genrekit-{a.before}")
         benv = {**env, "PYTHONPATH": str(src)}
+    if a.set is not None:  # the current code only (the sides below); cold CLI with --set
+        env["GENREKIT_BENCH_SET"] = str(a.set)
         name = f"before ({a.before}, float)"
         procs[name] = Side(GENREKIT_SIDE, "-", *paths, env=benv)
         colds[name] = [sys.executable, "-m", "genrekit.cli", "predict", clip], benv
@@ -189,7 +203,8 @@ def main():
                                     "--precision", "float"], env)
     shipped = f"shipped ({Path(shipped_graph).name})"
     procs[shipped] = Side(GENREKIT_SIDE, "-", *paths)
-    colds[shipped] = [sys.executable, "-m", "genrekit.cli", "predict", clip], env
+    colds[shipped] = [sys.executable, "-m", "genrekit.cli", "predict", clip,
+                      *(["--set", str(a.set)] if a.set is not None else [])], env
     procs["librosa load+mel"] = Side(LIBROSA_SIDE, *paths)
     colds["librosa load+mel"] = [sys.executable, "-c", LIBROSA_SIDE, clip], env
     warm = rounds(procs, "warm", a.rounds)
@@ -215,13 +230,16 @@ def main():
     print(f"shipped vs {ref}: warm latency {w0 / sides[shipped][0]:.2f}x faster, "
           f"throughput {sides[shipped][1] / b0:.2f}x")
     print(f"shipped warm latency / librosa load+mel: {sides[shipped][0] / lw:.2f}")
+    if a.before:
+        print(f"added per clip by the current code vs {ref}: "
+              f"{1000 * (sides[shipped][0] - w0):+.1f} ms (warm, best rounds)")
     if a.base_venv:
         py = base_venv(a.base_venv)
         exe = py.parent / "genrekit"
         subprocess.run([str(py), "-m", "compileall", "-q", str(a.base_venv / "lib")],
                        capture_output=True)
         c = cold([str(exe), "predict", clip])
-        base = Side(GENREKIT_SIDE, "-", *paths, python=py)
+        base = Side(GENREKIT_SIDE, "-", *paths, python=py, env=env)
         bw = min(base.ask("warm") for _ in range(a.rounds))
         bb = max(base.ask("batch") for _ in range(a.rounds))
         br = base.ask("rss")
