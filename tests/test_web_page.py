@@ -99,6 +99,7 @@ def test_unknown_song_and_a_long_song_read_right(tiny_checkpoint, tmp_path):
             assert f"closest: {expected.closest}" in score
             assert f"from {len(expected.timeline)} slices of 4:00" in score
             assert "weighted" not in score
+            assert page.inner_text("#set") == ""  # no --set on this server
             ticks = page.locator("#timeline svg text")
             assert ticks.last.text_content() == "4:00"
             svg = page.locator("#timeline svg").bounding_box()

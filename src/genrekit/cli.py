@@ -26,6 +26,7 @@ COMMANDS = {
     "export": "export a checkpoint to ONNX (runs with onnxruntime, no torch)",
     "serve": "serve a model over HTTP: JSON API and a web page",
     "tag": "write predicted genres into audio files' tags (journaled, undoable)",
+    "suggest": "the next songs of your library to label, to teach it your genres",
     "library": "statistics of a tagged collection",
 }
 

@@ -82,6 +82,8 @@ class GenreClassifier(ClassifierBase):
 
             require("train")
         self._device_features = None
+        #: also compute song embeddings without a novelty model (``Prediction.embedding``)
+        self.keep_embeddings = False
         self._set_open_set(meta, novelty_threshold, min_confidence, set_level)
 
     def _set_open_set(self, meta, novelty_threshold, min_confidence, set_level) -> None:
@@ -233,7 +235,7 @@ class GenreClassifier(ClassifierBase):
 
         return song_slice_outputs(self.runner, feats, width=self.width, hop=self.hop,
                                   batch_size=batch_size or self.batch_size, tta=self.tta,
-                                  embeddings=self.open_set is not None)
+                                  embeddings=self.open_set is not None or self.keep_embeddings)
 
     def judge(self, song: np.ndarray, embeddings: np.ndarray | None) -> dict:
         """What the open-set model says of one song (scores ``[K]``, slice embeddings
@@ -275,6 +277,7 @@ class GenreClassifier(ClassifierBase):
             song = aggregate(P, self.rule)
             out.append(make_prediction(song, self.classes_, top_k=top_k, timeline=timeline,
                                        duration=duration, rule=self.rule, path=path,
+                                       embedding=None if E is None else E.mean(0),
                                        **self.judge(song, E)))
         return out
 

@@ -35,6 +35,9 @@ class Prediction:
     novelty: float | None = None
     prediction_set: list[str] | None = None
     set_level: float | None = None
+    #: the song's mean slice embedding (what the head and the novelty model read), where the
+    #: model outputs one; not written by ``to_dict``
+    embedding: np.ndarray | None = field(default=None, repr=False)
 
     def __post_init__(self):
         if not self.closest:
@@ -72,7 +75,8 @@ def make_prediction(song: np.ndarray, classes: list[str], *, top_k: int,
                     timeline: list[Segment], duration: float, rule: str,
                     path=None, unknown: bool = False, novelty: float | None = None,
                     prediction_set: list[int] | None = None,
-                    set_level: float | None = None) -> Prediction:
+                    set_level: float | None = None,
+                    embedding: np.ndarray | None = None) -> Prediction:
     """A Prediction from song scores ``[K]`` in the order of ``classes``; ``unknown``: the
     model abstains (label ``unknown``, the closest genre kept)."""
     from .open_set import UNKNOWN
@@ -85,7 +89,8 @@ def make_prediction(song: np.ndarray, classes: list[str], *, top_k: int,
                       timeline=timeline, duration=duration, aggregate=rule,
                       path=None if path is None else str(path), novelty=novelty,
                       prediction_set=None if prediction_set is None else
-                      [classes[i] for i in prediction_set], set_level=set_level)
+                      [classes[i] for i in prediction_set], set_level=set_level,
+                      embedding=embedding)
 
 
 def slice_timeline(P: np.ndarray, starts, classes: list[str], *, width: int, fps: float,

@@ -1,0 +1,117 @@
+"""``genrekit suggest LIBRARY... --labels labels.csv --n N [--strategy auto] [--format
+table|csv] [--out FILE]``: the next songs to label, best first.
+
+``labels.csv`` is the plain catalog CSV (``path,genre``) that ``genrekit finetune default
+labels.csv`` takes as it is; a missing file means no labels yet. The library's song
+embeddings are computed once through the model and cached by model and file content.
+"""
+
+from __future__ import annotations
+
+from .common import (
+    add_cache_arg,
+    add_jobs_arg,
+    add_model_file_arg,
+    check_outputs,
+    in_range,
+    report,
+    report_failures,
+)
+
+
+def add_arguments(p) -> None:
+    from ..teach.select import STRATEGIES
+
+    p.add_argument("library", nargs="+", metavar="FILE|DIR", help="your music: files or folders")
+    p.add_argument("--labels", default="labels.csv",
+                   help="your labels so far, a CSV of path,genre (default ./labels.csv; "
+                        "missing: none yet)")
+    p.add_argument("--n", type=in_range(int, lo=1), default=10,
+                   help="how many songs to suggest, >= 1 (default 10)")
+    p.add_argument("--strategy", choices=list(STRATEGIES), default="auto",
+                   help="auto (default: typical and diverse songs first, then the songs the "
+                        "current labels leave least certain, with a share of songs unlike "
+                        "any labelled one), typiclust, margin, kcenter, random")
+    p.add_argument("--format", choices=["table", "csv"], default="table")
+    p.add_argument("--out", help="write the suggestions here (default: standard output)")
+    p.add_argument("--seed", type=in_range(int, lo=0), default=0)
+    add_model_file_arg(p, help="the model whose embeddings are compared (default: the "
+                                "bundled one; its genres are never used)")
+    add_cache_arg(p, help="where song embeddings are kept (default ./cache)")
+    add_jobs_arg(p)
+
+
+def read_labels(path):
+    """``({real path: genre}, errors)`` of a labels CSV; rows with an unknown file, an empty
+    genre or a second, different genre for one file are errors (one line each), the good
+    rows are kept. A missing file: no labels."""
+    import os
+    from pathlib import Path
+
+    from ..data.manifest import from_csv
+
+    if not Path(path).exists():
+        return {}, []
+    cat = from_csv(path, on_conflict="first")
+    errors = list(cat.missing) + [(e, n) for e, n in cat.notes if "conflicting" in n]
+    labels = {}
+    for t in cat:
+        if t.label is None:
+            errors.append((str(t.path), "empty genre; row skipped"))
+        else:
+            labels[os.path.realpath(t.path)] = t.label
+    return labels, errors
+
+
+def run(args) -> int:
+    import csv
+    import io
+    import os
+    import sys
+
+    from ..data.manifest import scan_audio
+    from ..errors import ParameterError
+    from ..inference.classifier import load_classifier
+    from ..teach.embeddings import library_embeddings
+    from ..teach.select import select
+    from ..ui import file_progress
+
+    check_outputs(("--out", args.out, False), ("--cache-dir", args.cache_dir, True))
+    labels, bad = read_labels(args.labels)
+    for entry, reason in bad:
+        report("error", entry, reason)
+    cat = scan_audio(args.library)
+    paths = [str(t.path) for t in cat]
+    if not paths:
+        raise ParameterError(f"no audio files found in {', '.join(args.library)}")
+    clf = load_classifier(args.model, precision=args.precision)
+    with file_progress(len(paths), "embeddings") as advance:
+        Z, good, errors = library_embeddings(paths, clf, args.cache_dir, jobs=args.jobs,
+                                             progress=advance)
+    given = [labels.get(os.path.realpath(p)) for p in good]
+    outside = len(labels) - sum(g is not None for g in given)
+    picks = select(Z, given, args.n, strategy=args.strategy, seed=args.seed)
+    rows = [(rank, good[i]) for rank, i in enumerate(picks, start=1)]
+    if args.format == "csv":
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(["path", "rank"])
+        w.writerows([(p, r) for r, p in rows])
+        text = buf.getvalue()
+    else:
+        text = "".join(f"{r:4d}  {p}\n" for r, p in rows)
+    if args.out:
+        from ..fileio import atomic_write_text
+
+        atomic_write_text(args.out, text)
+    else:
+        sys.stdout.write(text)
+    n_lab = sum(g is not None for g in given)
+    print(f"{len(rows)} suggestions from {len(good)} songs ({n_lab} labelled, "
+          f"{len(set(g for g in given if g))} genres"
+          + (f"; {outside} labelled files are not in the library" if outside else "")
+          + (f"; wrote {args.out}" if args.out else "") + ")", file=sys.stderr)
+    report_failures(errors)
+    for entry, reason in cat.missing:
+        report("error", entry, reason)
+    return 1 if errors or bad or cat.missing else 0
