@@ -61,9 +61,11 @@ def run(D, Z, pen, strategy, seed, budgets, step):
     labels = [None] * len(y)
     out = {}
     n_lab = 0
+    name, _, cold = strategy.partition("@")  # auto@30: cold start for the first 30 labels
+    kw = {"cold_labels": int(cold)} if cold else {}
     while n_lab < max(budgets):
         want = min(step, max(budgets) - n_lab)
-        for i in select(Z, labels, want, strategy=strategy, seed=seed * 1000 + n_lab):
+        for i in select(Z, labels, want, strategy=name, seed=seed * 1000 + n_lab, **kw):
             labels[i] = int(y[i])  # the simulated user answers with the true genre
         n_lab = sum(v is not None for v in labels)
         if n_lab in budgets:

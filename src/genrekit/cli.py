@@ -27,6 +27,7 @@ COMMANDS = {
     "serve": "serve a model over HTTP: JSON API and a web page",
     "tag": "write predicted genres into audio files' tags (journaled, undoable)",
     "suggest": "the next songs of your library to label, to teach it your genres",
+    "audit": "labels most likely wrong, and near-duplicate songs, in a labelled catalog",
     "library": "statistics of a tagged collection",
 }
 
