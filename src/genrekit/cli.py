@@ -28,6 +28,7 @@ COMMANDS = {
     "tag": "write predicted genres into audio files' tags (journaled, undoable)",
     "suggest": "the next songs of your library to label, to teach it your genres",
     "audit": "labels most likely wrong, and near-duplicate songs, in a labelled catalog",
+    "teach": "a local page to label your songs by key, the most useful ones first",
     "library": "statistics of a tagged collection",
 }
 

@@ -41,28 +41,6 @@ def add_arguments(p) -> None:
     add_jobs_arg(p)
 
 
-def read_labels(path):
-    """``({real path: genre}, errors)`` of a labels CSV; rows with an unknown file, an empty
-    genre or a second, different genre for one file are errors (one line each), the good
-    rows are kept. A missing file: no labels."""
-    import os
-    from pathlib import Path
-
-    from ..data.manifest import from_csv
-
-    if not Path(path).exists():
-        return {}, []
-    cat = from_csv(path, on_conflict="first")
-    errors = list(cat.missing) + [(e, n) for e, n in cat.notes if "conflicting" in n]
-    labels = {}
-    for t in cat:
-        if t.label is None:
-            errors.append((str(t.path), "empty genre; row skipped"))
-        else:
-            labels[os.path.realpath(t.path)] = t.label
-    return labels, errors
-
-
 def run(args) -> int:
     import csv
     import io
@@ -73,6 +51,7 @@ def run(args) -> int:
     from ..errors import ParameterError
     from ..inference.classifier import load_classifier
     from ..teach.embeddings import library_embeddings
+    from ..teach.labels import read_labels
     from ..teach.select import select
     from ..ui import file_progress
 

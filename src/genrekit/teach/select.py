@@ -196,7 +196,7 @@ def margin_diverse(X: np.ndarray, labelled: np.ndarray, y: np.ndarray, n: int, *
 
 
 def select(Z, labels, n: int, *, strategy: str = "auto", discovery: float = 0.2,
-           seed: int = 0, cold_labels: int | None = None) -> list[int]:
+           seed: int = 0, cold_labels: int | None = None, exclude=()) -> list[int]:
     """The next ``n`` songs to label, best first.
 
     ``Z [S, D]``: every song's embedding; ``labels``: a length-S sequence with each song's
@@ -204,7 +204,12 @@ def select(Z, labels, n: int, *, strategy: str = "auto", discovery: float = 0.2,
     cold, i.e. before ``cold_labels`` labels (default: 3 per genre labelled so far, at
     least 10), then margin + diversity with a ``discovery`` share of k-center picks),
     ``typiclust``, ``margin`` (TypiClust until two genres are labelled), ``kcenter`` or
-    ``random``."""
+    ``random``. ``exclude``: songs never to suggest (skipped ones)."""
+    exclude = set(int(i) for i in exclude)
+    if exclude:
+        picks = select(Z, labels, n + len(exclude), strategy=strategy, discovery=discovery,
+                       seed=seed, cold_labels=cold_labels)
+        return [i for i in picks if i not in exclude][:n]
     if strategy not in STRATEGIES:
         raise ParameterError(f"unknown strategy {strategy!r} (known: {', '.join(STRATEGIES)})")
     if not 0 <= discovery <= 1:

@@ -1,0 +1,89 @@
+"""``genrekit teach LIBRARY... --labels labels.csv [--port 8001]``: a local page that plays
+the songs worth labelling next and takes your genres by key; every label goes into
+``labels.csv`` at once (the catalog CSV ``genrekit finetune default`` reads)."""
+
+from __future__ import annotations
+
+from .common import (
+    add_cache_arg,
+    add_jobs_arg,
+    add_model_file_arg,
+    check_outputs,
+    in_range,
+    report,
+    report_failures,
+)
+
+#: the extras this command needs (checked by cli.main before it runs)
+REQUIRES = ("serve",)
+
+
+def add_arguments(p) -> None:
+    p.add_argument("library", nargs="+", metavar="FILE|DIR", help="your music: files or folders")
+    p.add_argument("--labels", default="labels.csv",
+                   help="your labels, a CSV of path,genre: read, and written at every label "
+                        "(default ./labels.csv; created when missing)")
+    p.add_argument("--out", default="teach-model.pt",
+                   help="where 'save model' writes the model (default ./teach-model.pt)")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default 127.0.0.1: this computer only)")
+    p.add_argument("--port", type=in_range(int, lo=0, hi=65535), default=8001,
+                   help="TCP port, 0..65535 (default 8001)")
+    add_model_file_arg(p, help="the model whose embeddings are compared, and whose backbone "
+                                "a saved model keeps (default: the bundled one)")
+    add_cache_arg(p, help="where song embeddings are kept (default ./cache)")
+    add_jobs_arg(p)
+
+
+def build_session(args):
+    """``(session, classifier, errors)`` for a library and a labels file."""
+    from ..data.manifest import scan_audio
+    from ..errors import ParameterError
+    from ..inference.classifier import load_classifier
+    from ..teach.embeddings import library_embeddings
+    from ..teach.labels import LabelBook, read_labels
+    from ..teach.session import TeachSession
+    from ..ui import file_progress
+
+    labels, bad = read_labels(args.labels)
+    for entry, reason in bad:
+        report("error", entry, reason)
+    cat = scan_audio(args.library)
+    paths = [str(t.path) for t in cat]
+    if not paths:
+        raise ParameterError(f"no audio files found in {', '.join(args.library)}")
+    clf = load_classifier(args.model, precision=args.precision)
+    with file_progress(len(paths), "embeddings") as advance:
+        Z, good, errors = library_embeddings(paths, clf, args.cache_dir, jobs=args.jobs,
+                                             progress=advance)
+    session = TeachSession(good, Z, LabelBook(args.labels, labels))
+    return session, clf, errors + list(cat.missing)
+
+
+def run(args) -> int:
+    import sys
+
+    import uvicorn
+
+    from ..extras import has
+    from ..serve.teach_app import create_teach_app
+
+    check_outputs(("--labels", args.labels, False), ("--out", args.out, False),
+                  ("--cache-dir", args.cache_dir, True))
+    session, clf, errors = build_session(args)
+    report_failures(errors)
+    save = None
+    if has("torch"):
+        from ..teach.model import base_checkpoint, save_song_model
+
+        try:
+            ckpt = base_checkpoint(clf)
+            save = lambda: save_song_model(session, ckpt, args.out)  # noqa: E731
+        except Exception as exc:  # noqa: BLE001 - the page works without saving
+            report("note", clf.source, f"no 'save model' on the page: {exc}")
+    app = create_teach_app(session, clf, save_model=save)
+    print(f"genrekit teach: {len(session.paths)} songs, {session.state()['labelled']} "
+          f"labelled; labels go to {args.labels}; open http://{args.host}:{args.port}/",
+          file=sys.stderr)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    return 0
