@@ -1,9 +1,10 @@
 """The label audit on a catalog with labels flipped on purpose: ``--flip`` of the labelled
 songs get a random other genre; how many of them are in the top ``--top`` of the audit list
 (``genrekit.teach.audit.label_issues``: out-of-fold probabilities over artist-grouped
-folds), mean over ``--seeds``. Also the near-duplicate pairs among the catalog's own songs
-at the shipped threshold (GTZAN's filtered lists should hold none) and the highest cosine
-of two different songs.
+folds), mean over ``--seeds``. Then near duplicates, through the bundled model as
+``genrekit audit`` runs them: ``--copies`` clips of the catalog re-encoded to mp3, cut by
+1 s and delayed by 1 s (written to a temporary folder), each variant's cosine to its
+original, and the pairs of the catalog's own different songs above the threshold.
 
 Usage: python benchmarks/audit_sim.py [--emb runs/cv/embeddings-msd.npz] [--seeds 5]
        [--flip 0.1] [--top 0.15]
@@ -22,14 +23,14 @@ def main(argv=None) -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from accuracy_cv import Data
 
-    from genrekit.teach.audit import DUPLICATE_COSINE, label_issues, near_duplicates
-    from genrekit.teach.select import standardize, unit
+    from genrekit.teach.audit import label_issues
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--emb", default="runs/cv/embeddings-msd.npz")
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--flip", type=float, default=0.1)
     ap.add_argument("--top", type=float, default=0.15)
+    ap.add_argument("--copies", type=int, default=10)
     a = ap.parse_args(argv)
     D = Data(a.emb)
     Z = np.stack([e.mean(0) for e in D.emb["penultimate"]])
@@ -47,12 +48,42 @@ def main(argv=None) -> None:
         print(f"seed {seed}: {hits[-1]:.3f} of the {len(flipped)} flipped songs in the top "
               f"{a.top:.0%} ({len(top)} songs)", flush=True)
     print(f"mean {np.mean(hits):.3f} ± {np.std(hits, ddof=1):.3f} (target >= 0.70)")
-    X = unit(standardize(Z))
-    sim = X @ X.T
-    np.fill_diagonal(sim, -1)
-    print(f"near duplicates among the catalog's {len(y)} songs at cosine >= "
-          f"{DUPLICATE_COSINE}: {len(near_duplicates(Z))}; highest cosine of two songs: "
-          f"{sim.max():.3f}")
+    duplicates(D, a.copies)
+
+
+def duplicates(D, copies: int) -> None:
+    import tempfile
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from conftest import write  # PyAV / soundfile writers of the tests
+
+    from genrekit import GenreClassifier, load_audio
+    from genrekit.commands.audit import training_scale
+    from genrekit.teach.audit import DUPLICATE_COSINE, near_duplicates
+
+    clf = GenreClassifier.from_pretrained()
+    clf.keep_embeddings = True
+    base = np.stack([clf.predict(p).embedding for p in D.paths])
+    scale = training_scale(clf)
+    tmp = Path(tempfile.mkdtemp(prefix="genrekit-dups-"))
+    worst = 1.0
+    for k, i in enumerate(np.linspace(0, len(D.paths) - 1, copies).astype(int)):
+        y, sr = load_audio(D.paths[i], sr=22050)
+        variants = {"mp3": write(tmp / f"{k}.mp3", y, sr=sr),
+                    "cut 1 s": write(tmp / f"{k}-cut.wav", y[sr:], sr=sr),
+                    "delayed 1 s": write(tmp / f"{k}-late.wav",
+                                         np.r_[np.zeros(sr, np.float32), y], sr=sr)}
+        Z = np.stack([base[i]] + [clf.predict(v).embedding for v in variants.values()])
+        X = (Z - scale["shift"]) / scale["scale"]
+        X /= np.linalg.norm(X, axis=1, keepdims=True)
+        cos = X[1:] @ X[0]
+        worst = min(worst, float(cos.min()))
+        print(f"{Path(D.paths[i]).name}: " + ", ".join(
+            f"{n} {c:.4f}" for n, c in zip(variants, cos, strict=True)))
+    pairs = near_duplicates(base, **scale)
+    print(f"lowest cosine of a variant to its original: {worst:.4f} (threshold "
+          f"{DUPLICATE_COSINE}); pairs of the catalog's different songs above it: "
+          f"{len(pairs)} of {len(base) * (len(base) - 1) // 2}")
 
 
 if __name__ == "__main__":
