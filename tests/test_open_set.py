@@ -60,6 +60,20 @@ def test_novelty_is_low_in_distribution_and_high_far_away():
     assert os_.abstains(0.5, 0.05)  # in distribution but no genre above min_confidence
 
 
+def test_neighbours_come_from_the_stored_training_songs():
+    """The explanation bank: a training song's own embedding finds itself first, the next
+    ones by decreasing similarity, all from stored data (no audio)."""
+    Z, y, _ = clusters()
+    os_ = build_open_set(Z, y, 4, raw_ref=np.zeros(5), cal_probs=np.eye(4)[[0, 1, 2, 3, 0]],
+                         cal_labels=np.array([0, 1, 2, 3, 0]),
+                         names=[f"song{i}" for i in range(len(Z))])
+    back = OpenSet.from_dict(json.loads(json.dumps(os_.to_dict())))
+    got = back.neighbours(Z[17], k=3)
+    assert got[0][0] == 17 and got[0][1] > 0.999
+    assert got[0][1] >= got[1][1] >= got[2][1] and all(y[i] == y[17] for i, _ in got)
+    assert back.bank_names[17] == "song17" and int(back.bank_labels[17]) == y[17]
+
+
 def test_open_set_survives_plain_data_and_json():
     os_, centres = fitted()
     back = OpenSet.from_dict(json.loads(json.dumps(os_.to_dict())))
@@ -161,6 +175,20 @@ def test_bundled_model_says_unknown_for_far_away_input(bundled):
         assert p.prediction_set and set(p.prediction_set) <= set(bundled.classes_)
         d = p.to_dict()
         assert d["label"] == "unknown" and d["closest"] == p.closest and "set" in d
+
+
+def test_bundled_model_explains_with_its_training_songs():
+    from genrekit import GenreClassifier
+
+    clf = GenreClassifier.from_pretrained(explain=True)
+    sr = 16000
+    p = clf.predict(0.2 * np.sin(2 * np.pi * 220 * np.arange(sr * 6) / sr), sr=sr)
+    assert len(p.neighbours) == 3
+    assert all(n["song"].endswith(".ogg") and n["genre"] in clf.classes_ for n in p.neighbours)
+    sims = [n["similarity"] for n in p.neighbours]
+    assert sims == sorted(sims, reverse=True) and p.to_dict()["neighbours"][0]["song"]
+    assert GenreClassifier.from_pretrained().predict(
+        0.2 * np.sin(2 * np.pi * 220 * np.arange(sr * 6) / sr), sr=sr).neighbours is None
 
 
 def test_bundled_model_can_turn_abstention_off():

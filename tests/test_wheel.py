@@ -70,9 +70,13 @@ def test_base_install_predicts_without_heavy_libraries(wheel, tmp_path):
 
     clip = tmp_path / "one.ogg"
     write(clip, chirp(seconds=8.0, sr=22050))
-    r = _run([str(py), "-c", PROBE, "predict", str(clip), "--format", "json"], cwd=tmp_path)
+    r = _run([str(py), "-c", PROBE, "predict", str(clip), "--format", "json", "--set", "0.9",
+              "--explain"], cwd=tmp_path)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
     assert '"label"' in r.stdout and "HEAVY []" in r.stdout, r.stdout[-2000:]
+    # novelty, sets and the neighbours come with the base install (numpy, no torch)
+    assert '"novelty": 0.' in r.stdout or '"novelty": 1.0' in r.stdout, r.stdout[-2000:]
+    assert '"set": [' in r.stdout and '"neighbours": [' in r.stdout, r.stdout[-2000:]
 
     clip2 = write(tmp_path / "two.wav", chirp(seconds=6.0, sr=16000))
     r = _run([str(py), "-c", PROBE, "predict", str(clip), clip2, "--jobs", "2", "--format",

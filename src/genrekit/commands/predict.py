@@ -21,6 +21,9 @@ def add_arguments(p) -> None:
     p.add_argument("inputs", nargs="+", metavar="FILE|DIR", help="audio files or folders")
     add_model_args(p)
     add_open_set_args(p)
+    p.add_argument("--explain", action="store_true",
+                   help="also the 3 songs the model learned from that are most like each "
+                        "song, with their genre and similarity (no audio needed)")
     p.add_argument("--timeline", action="store_true",
                    help="show per-slice labels over time (table) / include them (json)")
     p.add_argument("--timeline-png", help="also draw the per-slice probabilities to this PNG")
@@ -70,7 +73,8 @@ def run(args) -> int:
     if args.engine == "ray":
         return run_ray(paths, cat.missing, args)
     clf = load_classifier(args.model, device=args.device, aggregate=args.aggregate,
-                          precision=args.precision, tta=args.tta, **open_set_kwargs(args))
+                          precision=args.precision, tta=args.tta, explain=args.explain,
+                          **open_set_kwargs(args))
     warn_open_set(clf)
     results, errors = (predict_paths(clf, paths, top_k=args.top_k, jobs=args.jobs)
                        if paths else ([], []))

@@ -43,6 +43,11 @@ def table(results, errors, clf, *, timeline: bool = False) -> str:
         t.add_row(Path(path).name, "[red]error[/]", "", *([""] * novelty), reason,
                   *([""] * sets))
     con.print(t)
+    for p in results:
+        if p.neighbours:
+            con.print(f"{Path(p.path).name} is most like: " + "; ".join(
+                f"{n['song']} ({n['genre']}, {n['similarity']:.2f})" for n in p.neighbours),
+                markup=False, highlight=False)
     unknown = sum(p.unknown for p in results)
     if unknown:
         con.print(f"{unknown} of {len(results)} songs are 'unknown': not like the genres this "
@@ -71,15 +76,17 @@ def to_csv(results, errors, clf, *, timeline: bool = False) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["file", "label", "closest", "score", "novelty", "set", "top_k",
-                *clf.classes_, "error"])
+                *clf.classes_, "neighbours", "error"])
     for p in results:
         w.writerow([p.path, p.label, p.closest, f"{p.score:.6f}",
                     "" if p.novelty is None else f"{p.novelty:.4f}",
                     ";".join(p.prediction_set or []),
                     ";".join(f"{lbl}:{s:.4f}" for lbl, s in p.top_k),
-                    *[f"{p.scores[c]:.6f}" for c in clf.classes_], ""])
+                    *[f"{p.scores[c]:.6f}" for c in clf.classes_],
+                    ";".join(f"{n['song']}:{n['genre']}:{n['similarity']:.4f}"
+                             for n in p.neighbours or []), ""])
     for f, r in errors:
-        w.writerow([f, "", "", "", "", "", "", *[""] * len(clf.classes_), r])
+        w.writerow([f, "", "", "", "", "", "", *[""] * len(clf.classes_), "", r])
     return buf.getvalue()
 
 

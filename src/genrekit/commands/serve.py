@@ -31,7 +31,7 @@ def run(args) -> int:
     if args.concurrency < 1 or args.max_upload_mb <= 0:
         raise ParameterError("--concurrency must be >= 1 and --max-upload-mb > 0")
     clf = load_classifier(args.model, device=args.device, precision=args.precision,
-                          **open_set_kwargs(args))
+                          explain=True, **open_set_kwargs(args))
     warn_open_set(clf)
     app = create_app(clf, max_upload=int(args.max_upload_mb * 1024 * 1024),
                      max_concurrency=args.concurrency)

@@ -44,12 +44,13 @@ class GenreClassifier(ClassifierBase):
                  aggregate: str | None = None,
                  max_duration: float | None = DEFAULT_MAX_DURATION, tta: int = 0,
                  novelty_threshold: float | None = None, min_confidence: float | None = None,
-                 set_level: float | None = None):
+                 set_level: float | None = None, explain: bool = False):
         """``meta``: a checkpoint's (or ONNX file's) classes, features, slices, model,
         metrics, open-set model; ``runner``: slices -> probabilities (see
         ``inference.runners``). ``novelty_threshold`` / ``min_confidence``: when a song is
         ``unknown`` (default: the model's own, see ``inference.open_set``); ``set_level``:
-        also give each song's conformal prediction set at this level (e.g. 0.9)."""
+        also give each song's conformal prediction set at this level (e.g. 0.9); ``explain``:
+        also the 3 training songs most like each song (from the novelty model's bank)."""
         from ..data.slices import slice_frames
         from ..features.registry import inference_backend
         from ..features.spec import FeatureSpec
@@ -84,6 +85,7 @@ class GenreClassifier(ClassifierBase):
         self._device_features = None
         #: also compute song embeddings without a novelty model (``Prediction.embedding``)
         self.keep_embeddings = False
+        self.explain = bool(explain)
         self._set_open_set(meta, novelty_threshold, min_confidence, set_level)
 
     def _set_open_set(self, meta, novelty_threshold, min_confidence, set_level) -> None:
@@ -256,6 +258,10 @@ class GenreClassifier(ClassifierBase):
         if self.set_level is not None:
             out["prediction_set"] = os_.prediction_set(song, self.set_level)
             out["set_level"] = self.set_level
+        if self.explain and os_.bank_names:
+            out["neighbours"] = [
+                {"song": os_.bank_names[i], "genre": self.classes_[int(os_.bank_labels[i])],
+                 "similarity": sim} for i, sim in os_.neighbours(embeddings.mean(0))]
         return out
 
     def predict_features(self, songs: list[tuple[str, np.ndarray]], *, top_k: int = 3,
@@ -313,13 +319,13 @@ def load_classifier(model=None, *, device: str = "cpu", aggregate: str | None = 
                     tta: int = 0, max_duration: float | None = DEFAULT_MAX_DURATION,
                     precision: str = "auto", novelty_threshold: float | None = None,
                     min_confidence: float | None = None,
-                    set_level: float | None = None) -> SongClassifier:
+                    set_level: float | None = None, explain: bool = False) -> SongClassifier:
     """The classifier of a model file (``.pt`` checkpoint or ensemble, ``.onnx``), or of
     the bundled model when ``model`` is None (``precision``: see ``from_pretrained``): what
     every command, the server and the Ray engine use."""
     kw = {"aggregate": aggregate, "tta": tta, "max_duration": max_duration,
           "novelty_threshold": novelty_threshold, "min_confidence": min_confidence,
-          "set_level": set_level}
+          "set_level": set_level, "explain": explain}
     if model:
         return GenreClassifier.load(model, device=device, **kw)
     return GenreClassifier.from_pretrained(device=device, precision=precision, **kw)

@@ -155,6 +155,18 @@ class OpenSet:
         hi = np.searchsorted(ref, raw, side="right")
         return (lo + hi) / (2.0 * len(ref))
 
+    def neighbours(self, z: np.ndarray, k: int = 3) -> list[tuple[int, float]]:
+        """The ``k`` training songs most like song embedding ``z``: ``(bank index, cosine)``
+        in the kNN component's space (standardised by the training songs), most similar
+        first. Empty when the model keeps no bank."""
+        knn = next((c for c in self.components if c["kind"] == "knn"), None)
+        if knn is None:
+            return []
+        x = unit(((np.asarray(z, np.float64) - knn["shift"]) / knn["scale"])[None])[0]
+        sim = knn["bank"] @ x
+        top = np.argsort(-sim, kind="stable")[:k]
+        return [(int(i), float(sim[i])) for i in top]
+
     # --- decisions ----------------------------------------------------------------------
     def abstains(self, novelty: float, confidence: float, *,
                  novelty_threshold: float | None = None,

@@ -38,6 +38,8 @@ class Prediction:
     #: the song's mean slice embedding (what the head and the novelty model read), where the
     #: model outputs one; not written by ``to_dict``
     embedding: np.ndarray | None = field(default=None, repr=False)
+    #: the training songs most like this one: [{"song", "genre", "similarity"}] (explain)
+    neighbours: list[dict] | None = None
 
     def __post_init__(self):
         if not self.closest:
@@ -64,6 +66,9 @@ class Prediction:
         if self.prediction_set is not None:
             d["set"] = list(self.prediction_set)
             d["set_level"] = self.set_level
+        if self.neighbours is not None:
+            d["neighbours"] = [{**n, "similarity": round(n["similarity"], 4)}
+                               for n in self.neighbours]
         if timeline:
             d["timeline"] = [{**asdict(s), "scores": {k: round(v, 6) for k, v in
                                                        s.scores.items()}}
@@ -76,7 +81,8 @@ def make_prediction(song: np.ndarray, classes: list[str], *, top_k: int,
                     path=None, unknown: bool = False, novelty: float | None = None,
                     prediction_set: list[int] | None = None,
                     set_level: float | None = None,
-                    embedding: np.ndarray | None = None) -> Prediction:
+                    embedding: np.ndarray | None = None,
+                    neighbours: list[dict] | None = None) -> Prediction:
     """A Prediction from song scores ``[K]`` in the order of ``classes``; ``unknown``: the
     model abstains (label ``unknown``, the closest genre kept)."""
     from .open_set import UNKNOWN
@@ -90,7 +96,7 @@ def make_prediction(song: np.ndarray, classes: list[str], *, top_k: int,
                       path=None if path is None else str(path), novelty=novelty,
                       prediction_set=None if prediction_set is None else
                       [classes[i] for i in prediction_set], set_level=set_level,
-                      embedding=embedding)
+                      embedding=embedding, neighbours=neighbours)
 
 
 def slice_timeline(P: np.ndarray, starts, classes: list[str], *, width: int, fps: float,
