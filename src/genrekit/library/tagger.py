@@ -34,14 +34,18 @@ class TagResult:
     reason: str = ""
 
 
-def new_values(old: list[str], label: str, mode: str) -> list[str] | None:
-    """What the field becomes, or None when it stays as it is."""
+def new_values(old: list[str], values, mode: str) -> list[str] | None:
+    """What the field becomes (``values``: one genre or several), or None when it stays as
+    it is. ``fill``: only an empty field; ``overwrite`` (``--force``): replace;
+    ``append`` (``--keep-existing``): add the genres it lacks, keep the rest."""
+    values = [values] if isinstance(values, str) else list(values)
     if mode == "fill":
-        return None if any(v.strip() for v in old) else [label]
+        return None if any(v.strip() for v in old) else values
     if mode == "overwrite":
-        return None if old == [label] else [label]
+        return None if old == values else values
     if mode == "append":
-        return None if label in old else [*old, label]
+        add = [v for v in values if v not in old]
+        return [*old, *add] if add else None
     raise ValueError(mode)
 
 
@@ -57,7 +61,10 @@ def model_id(classifier) -> str:
 
 def tag_files(paths, classifier, *, field_name: str = "genre", mode: str = "fill",
               min_confidence: float = 0.5, dry_run: bool = False, journal=None, store=None,
-              jobs: int = 1, progress=None) -> list[TagResult]:
+              jobs: int = 1, progress=None, plan=None, summary: dict | None = None
+              ) -> list[TagResult]:
+    """Tag ``paths``; ``plan`` (``choose.TagPlan``): how many genres, in whose words, per
+    track or per album/artist; ``summary`` (a dict) receives the album/artist groups."""
     from ..errors import ParameterError
 
     if mode not in MODES:
@@ -94,7 +101,14 @@ def tag_files(paths, classifier, *, field_name: str = "genre", mode: str = "fill
             continue
         todo.append((p, digest, old))
 
+    from .choose import TagPlan, genres_for, group_scores
+
+    plan = plan or TagPlan()
     preds = _predict(classifier, todo, store, mid, jobs, progress)
+    known = {p: d for p, (d, err) in preds.items() if not err and d["label"] != UNKNOWN}
+    scores_of, groups = group_scores(known, plan)  # an unknown song joins no album vote
+    if summary is not None:
+        summary["groups"] = groups
     for p, digest, old in todo:
         pred, err = preds[p]
         if err:
@@ -110,7 +124,11 @@ def tag_files(paths, classifier, *, field_name: str = "genre", mode: str = "fill
         if score < min_confidence:
             r.action, r.reason = "uncertain", f"confidence {score:.2f} < {min_confidence:g}"
             continue
-        new = new_values(old, label, mode)
+        values = genres_for(scores_of[p], plan)
+        if not values:
+            r.action, r.reason = "skipped", "no genre of your vocabulary to write"
+            continue
+        new = new_values(old, values, mode)
         if new is None:
             r.reason = "already set" if mode != "fill" else "field not empty (mode fill)"
             continue

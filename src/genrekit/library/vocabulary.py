@@ -1,0 +1,127 @@
+"""A user's genre vocabulary: the names written into their files for the model's labels.
+
+- ``genre_map``: a YAML mapping ``label: Name`` (several labels may map to one name, e.g.
+  ``hiphop: Hip-Hop``; a label mapped to null is never written);
+- ``canonical``: a genre tree in beets lastgenre's ``genres-tree.yaml`` shape (nested
+  lists: ``- rock: [- hard rock, - metal: [- heavy metal]]``): a name found in the tree
+  becomes its top-level ancestor (``--canonical``), or stays itself with
+  ``prefer_specific``; the tree's spelling is used;
+- ``whitelist``: a text file of allowed names (one a line, ``#`` comments): a name not in
+  it is not written;
+- ``title_case``: ``hip-hop`` -> ``Hip-Hop``.
+
+Names are matched ignoring case, spaces and punctuation (``hiphop`` = ``Hip-Hop`` =
+``hip hop``). Every malformed file is a ``ConfigError`` naming the file and the problem.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import ConfigError
+
+
+def norm(name: str) -> str:
+    return re.sub(r"[^0-9a-z]+", "", str(name).lower())
+
+
+@dataclass
+class Vocabulary:
+    mapping: dict[str, str | None] = field(default_factory=dict)  # norm(label) -> name
+    parents: dict[str, str] = field(default_factory=dict)  # norm(name) -> top-level name
+    spelling: dict[str, str] = field(default_factory=dict)  # norm(name) -> tree's spelling
+    whitelist: dict[str, str] | None = None  # norm(name) -> spelling
+    prefer_specific: bool = False
+    title_case: bool = False
+
+    @classmethod
+    def load(cls, *, genre_map=None, canonical=None, whitelist=None,
+             prefer_specific: bool = False, title_case: bool = False) -> Vocabulary:
+        v = cls(prefer_specific=prefer_specific, title_case=title_case)
+        if genre_map:
+            data = _yaml(genre_map)
+            if not isinstance(data, dict) or not all(isinstance(k, str) for k in data):
+                raise ConfigError(f"{genre_map}: a genre map is a YAML mapping of label: Name")
+            for k, val in data.items():
+                if val is not None and not isinstance(val, str):
+                    raise ConfigError(f"{genre_map}: {k!r} maps to {val!r}, not a name")
+                v.mapping[norm(k)] = val
+        if canonical:
+            tree = _yaml(canonical)
+            if not isinstance(tree, list):
+                raise ConfigError(f"{canonical}: a genre tree is a YAML list (lastgenre's "
+                                  "genres-tree.yaml shape)")
+            _walk(tree, None, v, canonical)
+        if whitelist:
+            try:
+                lines = Path(whitelist).read_text(encoding="utf-8").splitlines()
+            except (OSError, UnicodeDecodeError) as exc:
+                raise ConfigError(f"{whitelist}: cannot read the whitelist ({exc})") from None
+            names = [ln.strip() for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
+            v.whitelist = {norm(n): n for n in names}
+        return v
+
+    def name(self, label: str) -> str | None:
+        """The name written for ``label``, or None when it must not be written."""
+        key = norm(label)
+        if key in self.mapping:
+            mapped = self.mapping[key]
+            if mapped is None:
+                return None
+            label, key = mapped, norm(mapped)
+        if key in self.parents:
+            label = self.spelling[key] if self.prefer_specific else self.parents[key]
+            key = norm(label)
+        if self.whitelist is not None:
+            if key not in self.whitelist:
+                return None
+            label = self.whitelist[key]
+        return _title(label) if self.title_case else label
+
+    def names(self, labels) -> list[str]:
+        """Each label's name, in order, without repeats or unwritable ones."""
+        out: list[str] = []
+        for lbl in labels:
+            n = self.name(lbl)
+            if n is not None and norm(n) not in {norm(o) for o in out}:
+                out.append(n)
+        return out
+
+
+def _walk(node, top, v: Vocabulary, src) -> None:
+    if isinstance(node, list):
+        for item in node:
+            _walk(item, top, v, src)
+    elif isinstance(node, dict):
+        for k, children in node.items():
+            if not isinstance(k, str):
+                raise ConfigError(f"{src}: genre tree keys are names, got {k!r}")
+            _add(k, top, v)
+            _walk(children, top or k, v, src)
+    elif isinstance(node, str):
+        _add(node, top, v)
+    elif node is not None:
+        raise ConfigError(f"{src}: unexpected {type(node).__name__} {node!r} in the genre tree")
+
+
+def _add(name: str, top, v: Vocabulary) -> None:
+    v.spelling.setdefault(norm(name), name)
+    v.parents.setdefault(norm(name), top or name)
+
+
+def _yaml(path):
+    import yaml
+
+    try:
+        return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ConfigError(f"{path}: not a readable YAML file ({first})") from None
+
+
+def _title(name: str) -> str:
+    return re.sub(r"[A-Za-z]+", lambda m: m.group(0)[0].upper() + m.group(0)[1:].lower(), name)
