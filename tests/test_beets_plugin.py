@@ -76,3 +76,27 @@ def test_import_hook_predicts_on_import(tiny_checkpoint, tmp_path):
     setup_library(tmp_path, tiny_checkpoint, auto=True)
     got = items(tmp_path)
     assert len(got) == 3 and all(v[0] in ("chirps", "noise", "tones") for v in got.values())
+
+
+def test_several_mapped_genres_pretend_and_a_bad_map(tiny_checkpoint, tmp_path):
+    bd = setup_library(tmp_path, tiny_checkpoint, auto=False)
+    (tmp_path / "map.yaml").write_text("tones: Tone Music\nnoise: Noise\n")
+    cfg = bd / "config.yaml"
+    cfg.write_text(cfg.read_text() + f"""    max_genres: 3
+    min_score: 0.0
+    genre_map: {tmp_path / 'map.yaml'}
+    source: album
+""")
+    beet(bd, "genrekit", "-p")
+    assert all(v[0] is None for v in items(tmp_path).values())  # pretend: nothing stored
+    beet(bd, "genrekit")
+    got = items(tmp_path)
+    for label, _, genres in got.values():
+        # the tiny model's three genres, in the user's words; one album (a folder): the same
+        assert sorted(genres) == ["Noise", "Tone Music", "chirps"] and label == genres[0]
+    assert len({tuple(v[2]) for v in got.values()}) == 1
+    (tmp_path / "map.yaml").write_text("tones: [unclosed\n")
+    exe = Path(sys.executable).parent / "beet"
+    out = subprocess.run([str(exe), "genrekit"], capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "BEETSDIR": str(bd)})
+    assert out.returncode != 0 and "not a readable YAML" in out.stderr, out.stderr[-1000:]
