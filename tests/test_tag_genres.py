@@ -72,17 +72,20 @@ def test_vocabulary_maps_trees_and_whitelists(tmp_path):
     (tmp_path / "map.yaml").write_text("hiphop: Hip-Hop\nrnb: null\n")
     (tmp_path / "tree.yaml").write_text(
         "- rock:\n    - hard rock\n    - metal:\n        - heavy metal\n- hip-hop\n- jazz\n")
-    (tmp_path / "white.txt").write_text("# allowed\nRock\nHip-Hop\nHeavy Metal\n")
+    (tmp_path / "white.txt").write_text("# allowed\nRock\nHip-Hop\nMetal\n")
     v = Vocabulary.load(genre_map=tmp_path / "map.yaml", canonical=tmp_path / "tree.yaml",
                         whitelist=tmp_path / "white.txt")
     assert v.name("hiphop") == "Hip-Hop"  # map, then the whitelist's spelling
-    assert v.name("heavymetal") == "Rock"  # a sub-genre becomes its top-level parent
+    assert v.name("heavymetal") == "Metal"  # as lastgenre: the nearest allowed ancestor
+    assert v.name("hard rock") == "Rock"
     assert v.name("jazz") is None  # in the tree, not in the whitelist: never written
     assert v.name("rnb") is None  # mapped to null
+    roots = Vocabulary.load(canonical=tmp_path / "tree.yaml")
+    assert roots.name("heavy metal") == "rock"  # no whitelist: the top-level genre
     specific = Vocabulary.load(canonical=tmp_path / "tree.yaml", prefer_specific=True,
                                title_case=True)
     assert specific.name("heavy-metal") == "Heavy Metal" and specific.name("hiphop") == "Hip-Hop"
-    assert v.names(["hiphop", "hip hop", "jazz", "metal"]) == ["Hip-Hop", "Rock"]
+    assert v.names(["hiphop", "hip hop", "jazz", "heavy metal", "metal"]) == ["Hip-Hop", "Metal"]
 
 
 def test_genres_for_takes_the_top_then_those_above_the_score():

@@ -3,9 +3,10 @@
 - ``genre_map``: a YAML mapping ``label: Name`` (several labels may map to one name, e.g.
   ``hiphop: Hip-Hop``; a label mapped to null is never written);
 - ``canonical``: a genre tree in beets lastgenre's ``genres-tree.yaml`` shape (nested
-  lists: ``- rock: [- hard rock, - metal: [- heavy metal]]``): a name found in the tree
-  becomes its top-level ancestor (``--canonical``), or stays itself with
-  ``prefer_specific``; the tree's spelling is used;
+  lists: ``- rock: [- hard rock, - metal: [- heavy metal]]``), as lastgenre uses it: a
+  name found in the tree becomes its nearest ancestor-or-self that the whitelist allows;
+  without a whitelist, its top-level ancestor (or itself with ``prefer_specific``); the
+  tree's spelling is used;
 - ``whitelist``: a text file of allowed names (one a line, ``#`` comments): a name not in
   it is not written;
 - ``title_case``: ``hip-hop`` -> ``Hip-Hop``.
@@ -30,7 +31,7 @@ def norm(name: str) -> str:
 @dataclass
 class Vocabulary:
     mapping: dict[str, str | None] = field(default_factory=dict)  # norm(label) -> name
-    parents: dict[str, str] = field(default_factory=dict)  # norm(name) -> top-level name
+    chains: dict[str, list[str]] = field(default_factory=dict)  # norm(name) -> self..root
     spelling: dict[str, str] = field(default_factory=dict)  # norm(name) -> tree's spelling
     whitelist: dict[str, str] | None = None  # norm(name) -> spelling
     prefer_specific: bool = False
@@ -53,7 +54,7 @@ class Vocabulary:
             if not isinstance(tree, list):
                 raise ConfigError(f"{canonical}: a genre tree is a YAML list (lastgenre's "
                                   "genres-tree.yaml shape)")
-            _walk(tree, None, v, canonical)
+            _walk(tree, [], v, canonical)
         if whitelist:
             try:
                 lines = Path(whitelist).read_text(encoding="utf-8").splitlines()
@@ -71,8 +72,12 @@ class Vocabulary:
             if mapped is None:
                 return None
             label, key = mapped, norm(mapped)
-        if key in self.parents:
-            label = self.spelling[key] if self.prefer_specific else self.parents[key]
+        if key in self.chains:
+            chain = self.chains[key]
+            if self.whitelist is not None:  # the nearest allowed ancestor-or-self
+                label = next((g for g in chain if norm(g) in self.whitelist), chain[0])
+            else:
+                label = chain[0] if self.prefer_specific else chain[-1]
             key = norm(label)
         if self.whitelist is not None:
             if key not in self.whitelist:
@@ -90,25 +95,25 @@ class Vocabulary:
         return out
 
 
-def _walk(node, top, v: Vocabulary, src) -> None:
+def _walk(node, ancestors: list[str], v: Vocabulary, src) -> None:
     if isinstance(node, list):
         for item in node:
-            _walk(item, top, v, src)
+            _walk(item, ancestors, v, src)
     elif isinstance(node, dict):
         for k, children in node.items():
             if not isinstance(k, str):
                 raise ConfigError(f"{src}: genre tree keys are names, got {k!r}")
-            _add(k, top, v)
-            _walk(children, top or k, v, src)
+            _add(k, ancestors, v)
+            _walk(children, [k, *ancestors], v, src)
     elif isinstance(node, str):
-        _add(node, top, v)
+        _add(node, ancestors, v)
     elif node is not None:
         raise ConfigError(f"{src}: unexpected {type(node).__name__} {node!r} in the genre tree")
 
 
-def _add(name: str, top, v: Vocabulary) -> None:
+def _add(name: str, ancestors: list[str], v: Vocabulary) -> None:
     v.spelling.setdefault(norm(name), name)
-    v.parents.setdefault(norm(name), top or name)
+    v.chains.setdefault(norm(name), [name, *ancestors])
 
 
 def _yaml(path):
