@@ -100,10 +100,7 @@ def write_tag(path, values: list[str], field: str = "genre") -> None:
             else:
                 f.tags.pop(key, None)
         else:
-            if values:
-                f.tags[key] = [str(v) for v in values]
-            elif key in f.tags:
-                del f.tags[key]
+            _set_vorbis(f.tags, key, [str(v) for v in values])
         f.save()
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
@@ -121,6 +118,20 @@ def write_tag(path, values: list[str], field: str = "genre") -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _set_vorbis(tags, key: str, values: list[str]) -> None:
+    """Replace a Vorbis comment field where it stands (mutagen's ``tags[key] = ...`` moves
+    it to the end): the other fields keep their order and the key its spelling, so writing
+    the old values back (undo) gives back the very same comment block."""
+    pairs = list(tags)
+    hits = [i for i, (k, _) in enumerate(pairs) if k.lower() == key.lower()]
+    spelled = pairs[hits[0]][0] if hits else key
+    at = hits[0] if hits else len(pairs)
+    rest = [kv for kv in pairs if kv[0].lower() != key.lower()]
+    before = sum(1 for k, _ in pairs[:at] if k.lower() != key.lower())
+    del tags[:]
+    tags.extend(rest[:before] + [(spelled, v) for v in values] + rest[before:])
 
 
 def _copy_into(src: Path, dst: Path) -> None:
