@@ -163,3 +163,12 @@ def test_plan_checks_its_values():
         TagPlan(max_genres=0)
     with pytest.raises(ConfigError):
         Vocabulary.load(genre_map="/nonexistent/map.yaml")
+
+
+def test_tag_explain_lists_the_songs_each_one_is_most_like(tmp_path, capsys):
+    """The bundled model's reasons in the tag summary (its training songs, no audio)."""
+    (tmp_path / "m").mkdir()
+    song(tmp_path / "m" / "a.flac")
+    assert main(["tag", str(tmp_path / "m"), "--dry-run", "--explain"]) == 0
+    line = next(ln for ln in capsys.readouterr().out.splitlines() if "is most like" in ln)
+    assert line.startswith("a.flac (") and line.count(".ogg (") == 3

@@ -49,6 +49,9 @@ def add_arguments(p) -> None:
     v.add_argument("--whitelist", metavar="FILE",
                    help="genres allowed, one a line; others are never written")
     v.add_argument("--title-case", action="store_true", help="hip-hop -> Hip-Hop")
+    p.add_argument("--explain", action="store_true",
+                   help="list, per song, the 3 songs the model learned from that it is most "
+                        "like (genre, similarity): why it got its genre")
     p.add_argument("--dry-run", action="store_true", help="show what would change, write nothing")
     p.add_argument("--journal", default="genrekit-tags.jsonl",
                    help="journal of every write, for --undo and resuming "
@@ -85,7 +88,7 @@ def run(args) -> int:
     cat = scan_audio(args.paths)
     clf = load_classifier(args.model, precision=args.precision,
                           novelty_threshold=args.novelty_threshold,
-                          min_confidence=args.min_confidence)
+                          min_confidence=args.min_confidence, explain=args.explain)
     warn_open_set(clf)
     db = None if args.dry_run else PredictionStore(args.db)
     try:
@@ -158,6 +161,10 @@ def _print(results, header: str) -> None:
     for r in results:
         counts[r.action] = counts.get(r.action, 0) + 1
     print(", ".join(f"{n} {a}" for a, n in sorted(counts.items())) or "no files")
+    for r in results:
+        if r.neighbours:
+            print(f"{Path(r.file).name} ({r.label}) is most like: " + "; ".join(
+                f"{n['song']} ({n['genre']}, {n['similarity']:.2f})" for n in r.neighbours))
     unknown = [r for r in results if r.action == "unknown"]
     if unknown:
         print(f"{len(unknown)} songs not tagged, not like any genre the model knows: "

@@ -32,6 +32,7 @@ class TagResult:
     label: str | None = None
     score: float | None = None
     reason: str = ""
+    neighbours: list[dict] | None = None  # the training songs it is most like (--explain)
 
 
 def new_values(old: list[str], values, mode: str) -> list[str] | None:
@@ -115,7 +116,8 @@ def tag_files(paths, classifier, *, field_name: str = "genre", mode: str = "fill
             results[p] = TagResult(p, "error", old, reason=err)
             continue
         label, score = pred["label"], float(pred["score"])
-        r = TagResult(p, "unchanged", old, None, label, score)
+        r = TagResult(p, "unchanged", old, None, label, score,
+                      neighbours=pred.get("neighbours"))
         results[p] = r
         if label == UNKNOWN:  # never written: a confident wrong genre is worse than none
             closest = max(pred["scores"], key=pred["scores"].get) if pred.get("scores") else "?"
@@ -168,8 +170,9 @@ def _read_only(p) -> bool:
 
 def _predict(classifier, todo, store, mid, jobs, progress):
     out, need = {}, []
+    explain = getattr(classifier, "explain", False)  # reasons are not stored: predict anew
     for p, digest, _ in todo:
-        hit = store.get(p, digest, mid) if store else None
+        hit = store.get(p, digest, mid) if store and not explain else None
         if hit:
             out[p] = (hit, None)
             if progress:
@@ -184,7 +187,8 @@ def _predict(classifier, todo, store, mid, jobs, progress):
             continue
         if store:
             store.put(p, digests[p], mid, pred)
-        out[p] = ({"label": pred.label, "score": pred.score, "scores": pred.scores}, None)
+        out[p] = ({"label": pred.label, "score": pred.score, "scores": pred.scores,
+                   "neighbours": pred.neighbours}, None)
     return out
 
 
