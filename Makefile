@@ -19,6 +19,7 @@ install: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks tools
 	$(BIN)/lint-imports
+	$(BIN)/python tools/check_import_cycles.py
 
 test: $(STAMP) lint
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadgroup -q

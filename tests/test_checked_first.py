@@ -111,3 +111,28 @@ def test_unwritable_outputs_are_one_line_before_any_work(argv, tmp_path, tiny_ch
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and ("/proc" in err[0] or "not a folder" in err[0]), err
     assert not (tmp_path / "ok").exists() and not (tmp_path / "cache").exists()
+
+
+def test_preprocess_on_a_full_disk_is_one_line(tmp_path, capsys, monkeypatch):
+    """failures.csv cannot be written (ENOSPC): one line naming it, exit 1, no traceback;
+    the failures still reach the terminal."""
+    import errno
+
+    from genrekit import fileio
+
+    songs(tmp_path)
+    (tmp_path / "bad.wav").write_bytes(b"RIFF" + os.urandom(64))
+    real = fileio.atomic_write
+
+    def full(path, *a, **k):
+        if str(path).endswith("failures.csv"):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(path, *a, **k)
+
+    monkeypatch.setattr(fileio, "atomic_write", full)
+    assert main(["preprocess", str(tmp_path), "--cache-dir", str(tmp_path / "cache")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].endswith("failures.csv: cannot write the failures list (no space left "
+                            "on device)")
+    assert any(ln.startswith("failed: ") and "bad.wav" in ln for ln in err)
+    assert not any("Traceback" in ln for ln in err)

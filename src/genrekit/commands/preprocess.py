@@ -105,12 +105,20 @@ def run(args) -> int:
                                 **kw)
     failures = [(str(e), r) for e, r in missing] + res.failures
     failures_csv = Path(args.failures or Path(args.cache_dir) / "failures.csv")
-    write_failures(failures_csv, failures)
+    from ..errors import EngineError
+
+    try:
+        write_failures(failures_csv, failures)
+        unwritten = None
+    except EngineError as exc:  # a full disk: the list still reaches the terminal
+        unwritten = str(exc)
     print(f"{res.total} files: {res.computed} computed, {res.cached} already cached, "
           f"{len(failures)} failed; cache: {args.cache_dir}")
     if failures:
         for f, reason in failures:
             report("failed", f, reason)
-        print(f"failures listed in {failures_csv}", file=sys.stderr)
-        return 1
-    return 0
+        if not unwritten:
+            print(f"failures listed in {failures_csv}", file=sys.stderr)
+    if unwritten:
+        print(f"genrekit preprocess: error: {unwritten}", file=sys.stderr)
+    return 1 if failures or unwritten else 0

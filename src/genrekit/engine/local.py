@@ -125,12 +125,18 @@ def _fill_on_cpu(todo, job: FileJob, cache: FeatureCache, jobs: int, done) -> No
 
 
 def write_failures(path, failures) -> None:
-    """``file,reason`` CSV, written atomically."""
+    """``file,reason`` CSV, written atomically; a full disk (or any write error) is an
+    ``EngineError`` naming the file and why, the old file left as it was."""
     import csv
 
+    from ..errors import EngineError
     from ..fileio import atomic_write
 
-    with atomic_write(path, "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(["file", "reason"])
-        w.writerows(failures)
+    try:
+        with atomic_write(path, "w", newline="", encoding="utf-8") as f:
+            w = csv.writer(f)
+            w.writerow(["file", "reason"])
+            w.writerows(failures)
+    except OSError as exc:
+        raise EngineError(f"{path}: cannot write the failures list "
+                          f"({(exc.strerror or str(exc)).lower()})") from None
