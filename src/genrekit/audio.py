@@ -86,9 +86,19 @@ def _conform(y: np.ndarray, native_sr: int, sr: int | None, mono: bool):
 
 
 def _mix(y: np.ndarray, mono: bool) -> np.ndarray:
-    """``[channels, n]`` within full scale, the channels averaged to one if ``mono``."""
+    """``[channels, n]`` within full scale, the channels averaged to one if ``mono``.
+
+    The sum runs channel by channel into one contiguous row, then is divided by the count:
+    exactly ``y.mean(axis=0)`` in float32 (the same additions in the same order), but
+    ``mean`` over the decoders' interleaved (strided) channels took 0.165 s of a 4-minute
+    stereo song, this 0.02 s."""
     y = _within_full_scale(y)
-    return y.mean(axis=0, keepdims=True) if mono and y.shape[0] > 1 else y
+    if not mono or y.shape[0] == 1:
+        return y
+    acc = np.array(y[0], dtype=y.dtype)  # contiguous copy
+    for ch in y[1:]:
+        acc += ch
+    return (acc / y.dtype.type(y.shape[0]))[None]
 
 
 def _to_rate(y: np.ndarray, native_sr: int, sr: int | None, mono: bool):
@@ -121,7 +131,7 @@ def _within_full_scale(y: np.ndarray) -> np.ndarray:
     """Samples in [-1, 1], as documented: a float file whose samples go past full scale
     (an unnormalised export) is scaled down by its peak, so its level cannot change what the
     model hears beyond what a normalised copy would."""
-    peak = float(np.max(np.abs(y))) if y.size else 0.0
+    peak = max(float(y.max()), -float(y.min())) if y.size else 0.0  # no |y| temporary
     return y / peak if peak > 1.0 else y
 
 
