@@ -34,17 +34,22 @@ def _run(args, **kw):
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("dist")
-    # setuptools copies package data to build/lib and never removes a file deleted since:
-    # a stale build/ would ship it (it once shipped a removed int8 graph)
-    shutil.rmtree(ROOT / "build", ignore_errors=True)
+    # built from a private copy of the sources: setuptools copies package data to build/lib
+    # and never removes a file deleted since (a stale build/ once shipped a removed int8
+    # graph), and a build in the shared checkout had its build/ pulled away mid-build
+    src = tmp_path_factory.mktemp("sdist-tree")
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(ROOT / name, src / name)
+    shutil.copytree(ROOT / "src", src / "src",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", "*.pyc"))
     r = _run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(out),
-              str(ROOT)])
+              str(src)])
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
     (whl,) = out.glob("genrekit-*.whl")
     return whl
 
 
-@pytest.mark.xdist_group("wheel")  # one worker builds the wheel: two would share build/
+@pytest.mark.xdist_group("wheel")  # one worker builds the wheel once for both tests
 def test_wheel_carries_the_model_and_demo_clips(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     for want in ("genrekit/pretrained/default.onnx", "genrekit/pretrained/default.pt",
