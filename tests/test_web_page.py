@@ -26,12 +26,7 @@ def test_upload_shows_label_chart_and_timeline(tiny_checkpoint, tmp_path):
     with LiveServer(create_app(clf)) as srv, sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1000, "height": 900})
-            page.goto(srv.url + "/")
-            page.wait_for_function("document.getElementById('model').textContent"
-                                   ".includes('genres')")
-            page.set_input_files("#file", str(clip))
-            page.wait_for_selector("#chart svg rect", timeout=30_000)
+            page = uploaded(browser, srv.url, clip)
             assert page.inner_text("#label") == expected
             bars = page.locator("#chart svg rect")
             assert bars.count() == len(clf.classes_)
@@ -43,6 +38,16 @@ def test_upload_shows_label_chart_and_timeline(tiny_checkpoint, tmp_path):
             assert "not an audio file" in page.inner_text("#status")
         finally:
             browser.close()
+
+
+def uploaded(browser, url, clip, timeout=30_000):
+    """The page at ``url`` once ``clip`` is uploaded and its result drawn."""
+    page = browser.new_page(viewport={"width": 1000, "height": 900})
+    page.goto(url + "/")
+    page.wait_for_function("document.getElementById('model').textContent.includes('genres')")
+    page.set_input_files("#file", str(clip))
+    page.wait_for_selector("#chart svg rect", timeout=timeout)
+    return page
 
 
 def _text_file(tmp_path):
@@ -88,12 +93,7 @@ def test_unknown_song_and_a_long_song_read_right(tiny_checkpoint, tmp_path):
     with LiveServer(create_app(clf)) as srv, sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1000, "height": 900})
-            page.goto(srv.url + "/")
-            page.wait_for_function("document.getElementById('model').textContent"
-                                   ".includes('genres')")
-            page.set_input_files("#file", str(clip))
-            page.wait_for_selector("#chart svg rect", timeout=60_000)
+            page = uploaded(browser, srv.url, clip, timeout=60_000)
             assert page.inner_text("#label") == "not one of my genres"
             score = page.inner_text("#score")
             assert f"closest: {expected.closest}" in score

@@ -41,21 +41,16 @@ def add_arguments(p) -> None:
     add_jobs_arg(p)
 
 
-def run(args) -> int:
-    import csv
-    import io
-    import os
-    import sys
-
+def load_library(args):
+    """What ``suggest`` and ``teach`` start from: ``(labels {real path: genre}, bad label
+    rows (reported), the classifier, Z [S, D], readable paths, errors)``."""
     from ..data.manifest import scan_audio
     from ..errors import ParameterError
     from ..inference.classifier import load_classifier
     from ..teach.embeddings import library_embeddings
     from ..teach.labels import read_labels
-    from ..teach.select import select
     from ..ui import file_progress
 
-    check_outputs(("--out", args.out, False), ("--cache-dir", args.cache_dir, True))
     labels, bad = read_labels(args.labels)
     for entry, reason in bad:
         report("error", entry, reason)
@@ -67,6 +62,19 @@ def run(args) -> int:
     with file_progress(len(paths), "embeddings") as advance:
         Z, good, errors = library_embeddings(paths, clf, args.cache_dir, jobs=args.jobs,
                                              progress=advance)
+    return labels, bad, clf, Z, good, errors + list(cat.missing)
+
+
+def run(args) -> int:
+    import csv
+    import io
+    import os
+    import sys
+
+    from ..teach.select import select
+
+    check_outputs(("--out", args.out, False), ("--cache-dir", args.cache_dir, True))
+    labels, bad, clf, Z, good, errors = load_library(args)
     given = [labels.get(os.path.realpath(p)) for p in good]
     outside = len(labels) - sum(g is not None for g in given)
     picks = select(Z, given, args.n, strategy=args.strategy, seed=args.seed)
@@ -91,6 +99,4 @@ def run(args) -> int:
           + (f"; {outside} labelled files are not in the library" if outside else "")
           + (f"; wrote {args.out}" if args.out else "") + ")", file=sys.stderr)
     report_failures(errors)
-    for entry, reason in cat.missing:
-        report("error", entry, reason)
-    return 1 if errors or bad or cat.missing else 0
+    return 1 if errors or bad else 0

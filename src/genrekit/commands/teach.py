@@ -37,27 +37,12 @@ def add_arguments(p) -> None:
 
 def build_session(args):
     """``(session, classifier, errors)`` for a library and a labels file."""
-    from ..data.manifest import scan_audio
-    from ..errors import ParameterError
-    from ..inference.classifier import load_classifier
-    from ..teach.embeddings import library_embeddings
-    from ..teach.labels import LabelBook, read_labels
+    from ..teach.labels import LabelBook
     from ..teach.session import TeachSession
-    from ..ui import file_progress
+    from .suggest import load_library
 
-    labels, bad = read_labels(args.labels)
-    for entry, reason in bad:
-        report("error", entry, reason)
-    cat = scan_audio(args.library)
-    paths = [str(t.path) for t in cat]
-    if not paths:
-        raise ParameterError(f"no audio files found in {', '.join(args.library)}")
-    clf = load_classifier(args.model, precision=args.precision)
-    with file_progress(len(paths), "embeddings") as advance:
-        Z, good, errors = library_embeddings(paths, clf, args.cache_dir, jobs=args.jobs,
-                                             progress=advance)
-    session = TeachSession(good, Z, LabelBook(args.labels, labels))
-    return session, clf, errors + list(cat.missing)
+    labels, _, clf, Z, good, errors = load_library(args)
+    return TeachSession(good, Z, LabelBook(args.labels, labels)), clf, errors
 
 
 def run(args) -> int:
