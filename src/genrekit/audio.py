@@ -287,8 +287,16 @@ def array_audio(y, sr: int | None, target_sr: int, *,
 def load_checked(path, sr: int, *, min_duration: float = DEFAULT_MIN_DURATION,
                  max_duration: float | None = DEFAULT_MAX_DURATION) -> np.ndarray:
     """Decode ``path`` to mono float32 at ``sr`` (at most ``max_duration`` s) and refuse
-    audio that cannot carry a genre (see :func:`check_signal`)."""
+    audio that cannot carry a genre (see :func:`check_signal`). A long file libsndfile
+    reads is decoded in blocks (``audio_stream``): the same samples, a fraction of the
+    memory."""
     path = Path(path)
+    check_regular_file(path)
+    from .audio_stream import stream_checked, streamable
+
+    if streamable(path, SOUNDFILE_EXTS):  # long: in blocks, never whole at the source rate
+        return stream_checked(path, sr, min_duration=min_duration, max_duration=max_duration,
+                              silence_peak=SILENCE_PEAK)
     y, native_sr = _decode(path, 0.0, max_duration)
     return _checked_at_rate(y, native_sr, sr, path, min_duration)
 

@@ -1,0 +1,87 @@
+"""Long files decoded in blocks (``audio_stream``): the same samples as the one-shot path,
+the same refusals, a damaged file still gives what decoded."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import write
+
+from genrekit import audio_stream
+from genrekit.audio import _checked_at_rate, _decode, load_checked
+from genrekit.errors import AudioLoadError
+
+SR = 44100
+
+
+@pytest.fixture(autouse=True)
+def short_streams(monkeypatch):
+    """Stream anything over 3 s, in 1 s blocks: small files take the long-file path."""
+    monkeypatch.setattr(audio_stream, "STREAM_ABOVE", 3.0)
+    monkeypatch.setattr(audio_stream, "BLOCK_SECONDS", 1.0)
+
+
+def music(seconds=8.0, channels=2, seed=0):
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * SR)) / SR
+    y = [0.3 * np.sin(2 * np.pi * f * t) * (1 + 0.5 * np.sin(2 * np.pi * 0.3 * t))
+         + 0.05 * rng.standard_normal(len(t)) for f in (220.0, 330.0)[:channels]]
+    return np.stack(y, 1).astype(np.float32)
+
+
+def one_shot(path, sr, max_duration=600.0):
+    y, native = _decode(path, 0.0, max_duration)
+    return _checked_at_rate(y, native, sr, path, 1.0)
+
+
+@pytest.mark.parametrize("fmt", ["wav", "flac", "ogg", "mp3"])
+@pytest.mark.parametrize("sr", [16000, 22050, 44100])
+def test_streamed_samples_are_the_one_shot_samples(fmt, sr, tmp_path):
+    from pathlib import Path
+
+    p = Path(write(tmp_path / f"a.{fmt}", music(), sr=SR))
+    assert audio_stream.streamable(p, {".wav", ".flac", ".ogg", ".mp3"})
+    got = load_checked(p, sr)
+    want = one_shot(p, sr)
+    assert got.dtype == np.float32 and got.shape == want.shape
+    if fmt == "mp3":  # libsndfile's mpg123 output differs in the last bit across a block
+        np.testing.assert_allclose(got, want, rtol=0, atol=5e-7)  # boundary (<= 2.1e-7)
+    else:
+        np.testing.assert_array_equal(got, want)  # the same samples
+
+
+def test_max_duration_and_mono_files(tmp_path):
+    from pathlib import Path
+
+    p = Path(write(tmp_path / "m.flac", music(channels=1)[:, 0], sr=SR))
+    np.testing.assert_array_equal(load_checked(p, 16000, max_duration=5.0),
+                                  one_shot(p, 16000, max_duration=5.0))
+    assert len(load_checked(p, 16000, max_duration=5.0)) == 5 * 16000
+
+
+def test_float_file_past_full_scale_is_scaled_like_before(tmp_path):
+    import soundfile as sf
+
+    p = tmp_path / "loud.wav"
+    sf.write(p, music() * 4.0, SR, subtype="FLOAT")
+    got, want = load_checked(p, 16000), one_shot(p, 16000)
+    assert np.abs(got).max() <= 1.0
+    np.testing.assert_allclose(got, want, atol=1e-6)  # scaled after, not before: rounding
+
+
+@pytest.mark.parametrize("signal,reason", [(0.0, "silent"), (0.25, "constant")])
+def test_silent_or_constant_long_files_are_refused(signal, reason, tmp_path):
+    import soundfile as sf
+
+    p = tmp_path / "flat.wav"
+    sf.write(p, np.full((8 * SR, 2), signal, np.float32), SR, subtype="FLOAT")
+    with pytest.raises(AudioLoadError, match=reason):
+        load_checked(p, 16000)
+
+
+def test_a_file_damaged_midway_gives_what_decoded(tmp_path):
+    p = write(tmp_path / "cut.mp3", music(seconds=10.0), sr=SR)
+    data = open(p, "rb").read()
+    open(p, "wb").write(data[: len(data) // 2] + b"\x00garbage" * 200)
+    y = load_checked(p, 16000)
+    assert 3 * 16000 < len(y) < 9 * 16000 and np.isfinite(y).all()
