@@ -85,3 +85,19 @@ def test_a_file_damaged_midway_gives_what_decoded(tmp_path):
     open(p, "wb").write(data[: len(data) // 2] + b"\x00garbage" * 200)
     y = load_checked(p, 16000)
     assert 3 * 16000 < len(y) < 9 * 16000 and np.isfinite(y).all()
+
+
+@pytest.mark.parametrize("fmt", ["m4a", "opus"])
+@pytest.mark.parametrize("max_duration", [600.0, 5.0])
+def test_pyav_formats_stream_frame_by_frame_to_the_same_samples(fmt, max_duration, tmp_path):
+    from pathlib import Path
+
+    p = Path(write(tmp_path / f"a.{fmt}", music(), sr=SR))
+    streamed = audio_stream.stream_checked_av(p, 16000, min_duration=1.0,
+                                              max_duration=max_duration, silence_peak=1e-4)
+    assert streamed is not None  # long enough (the fixture's 3 s) to stream
+    got = load_checked(p, 16000, max_duration=max_duration)
+    np.testing.assert_array_equal(got, streamed)
+    want = one_shot(p, 16000, max_duration)
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-6)  # decoders' float rounding

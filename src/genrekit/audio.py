@@ -169,6 +169,8 @@ def _import_av():
 
 
 def _read_pyav(path: Path, offset: float, duration: float | None):
+    from .audio_stream import to_float_planar
+
     av = _import_av()
     try:
         container = av.open(str(path))
@@ -190,7 +192,7 @@ def _read_pyav(path: Path, offset: float, duration: float | None):
         try:
             for frame in container.decode(stream):
                 arr = frame.to_ndarray()
-                arr = _to_float_planar(arr, frame.format.name, len(frame.layout.channels))
+                arr = to_float_planar(arr, frame.format.name, len(frame.layout.channels))
                 t0 = float(frame.time) if frame.time is not None else None
                 if got_time is None:
                     got_time = t0 if t0 is not None else 0.0
@@ -215,21 +217,6 @@ def _read_pyav(path: Path, offset: float, duration: float | None):
         return y, native_sr
     finally:
         container.close()
-
-
-def _to_float_planar(arr: np.ndarray, fmt: str, channels: int) -> np.ndarray:
-    """PyAV frame array -> float32 [channels, n] in [-1, 1]."""
-    packed = not fmt.endswith("p")
-    if packed:  # interleaved: shape (1, n*channels)
-        arr = arr.reshape(-1, channels).T
-    base = fmt.rstrip("p")
-    if base in ("flt", "dbl"):
-        return arr.astype(np.float32)
-    scale = {"u8": 128.0, "s16": 32768.0, "s32": 2147483648.0, "s64": 9.223372036854776e18}[base]
-    arr = arr.astype(np.float32)
-    if base == "u8":
-        arr -= 128.0
-    return arr / scale
 
 
 def _short(exc: BaseException | None) -> str:
@@ -292,11 +279,16 @@ def load_checked(path, sr: int, *, min_duration: float = DEFAULT_MIN_DURATION,
     memory."""
     path = Path(path)
     check_regular_file(path)
-    from .audio_stream import stream_checked, streamable
+    from .audio_stream import stream_checked, stream_checked_av, streamable
 
+    policy = {"min_duration": min_duration, "max_duration": max_duration,
+              "silence_peak": SILENCE_PEAK}
     if streamable(path, SOUNDFILE_EXTS):  # long: in blocks, never whole at the source rate
-        return stream_checked(path, sr, min_duration=min_duration, max_duration=max_duration,
-                              silence_peak=SILENCE_PEAK)
+        return stream_checked(path, sr, **policy)
+    if path.suffix.lower() not in SOUNDFILE_EXTS:  # PyAV's formats: frame by frame
+        y = stream_checked_av(path, sr, **policy)
+        if y is not None:
+            return y
     y, native_sr = _decode(path, 0.0, max_duration)
     return _checked_at_rate(y, native_sr, sr, path, min_duration)
 

@@ -43,50 +43,123 @@ def streamable(path: Path, extensions) -> tuple[int, int] | None:
     return info.frames, info.samplerate
 
 
+class _Mono:
+    """Blocks ``[channels, n]`` at the source rate -> mono at ``sr``, with the running
+    statistics the decode policy needs (peak over channels, extremes of the mono signal)."""
+
+    def __init__(self, path, native: int, sr: int):
+        import soxr
+
+        self.path, self.native = path, native
+        self.rs = soxr.ResampleStream(native, sr, 1, dtype="float32", quality="HQ") \
+            if native != sr else None
+        self.out, self.lo, self.hi, self.peak, self.n = [], np.inf, -np.inf, 0.0, 0
+
+    def add(self, block: np.ndarray) -> None:
+        if not np.all(np.isfinite(block)):
+            raise AudioLoadError(self.path, "corrupt: decoded samples contain NaN or infinity")
+        if not block.shape[1]:
+            return
+        self.peak = max(self.peak, float(block.max()), -float(block.min()))
+        mono = np.array(block[0], dtype=np.float32)  # as audio._mix: channel by channel
+        for ch in block[1:]:
+            mono += ch
+        if len(block) > 1:
+            mono /= np.float32(len(block))
+        self.lo, self.hi = min(self.lo, float(mono.min())), max(self.hi, float(mono.max()))
+        self.n += len(mono)
+        self.out.append(self.rs.resample_chunk(mono) if self.rs else mono)
+
+    def finish(self, min_duration: float, silence_peak: float) -> np.ndarray:
+        if self.rs is not None:
+            self.out.append(self.rs.resample_chunk(np.zeros(0, np.float32), last=True))
+        scale = 1.0 / self.peak if self.peak > 1.0 else 1.0  # a float file past full scale
+        _check(self.path, self.n / self.native, self.lo * scale, self.hi * scale,
+               min_duration, silence_peak)
+        y = np.concatenate(self.out) if self.out else np.zeros(0, np.float32)
+        if scale != 1.0:
+            y *= np.float32(scale)
+        if len(y) and max(float(y.max()), -float(y.min())) > 1.0:  # resampler overshoot
+            np.clip(y, -1.0, 1.0, out=y)
+        return np.ascontiguousarray(y, dtype=np.float32)
+
+
 def stream_checked(path: Path, sr: int, *, min_duration: float, max_duration: float | None,
                    silence_peak: float) -> np.ndarray:
-    """Mono float32 at ``sr`` of (at most ``max_duration`` s of) a long file, refused as
-    ``audio.load_checked`` refuses (too short, silent, constant, non-finite)."""
+    """Mono float32 at ``sr`` of (at most ``max_duration`` s of) a long file libsndfile
+    reads, refused as ``audio.load_checked`` refuses (too short, silent, constant,
+    non-finite)."""
     import soundfile as sf
-    import soxr
 
-    out, lo, hi, peak, n_src = [], np.inf, -np.inf, 0.0, 0
     with sf.SoundFile(str(path)) as f:
-        native = f.samplerate
-        limit = f.frames if not max_duration else min(f.frames, int(round(max_duration * native)))
-        rs = soxr.ResampleStream(native, sr, 1, dtype="float32", quality="HQ") \
-            if native != sr else None
+        acc = _Mono(path, f.samplerate, sr)
+        limit = f.frames if not max_duration else min(f.frames,
+                                                      int(round(max_duration * f.samplerate)))
         try:
-            blocks = f.blocks(blocksize=int(BLOCK_SECONDS * native), frames=limit,
-                              dtype="float32", always_2d=True)
-            for block in blocks:
-                if not np.all(np.isfinite(block)):
-                    raise AudioLoadError(path, "corrupt: decoded samples contain NaN or "
-                                               "infinity")
-                peak = max(peak, float(block.max()), -float(block.min()))
-                mono = block[:, 0].copy()
-                for c in range(1, block.shape[1]):
-                    mono += block[:, c]
-                if block.shape[1] > 1:
-                    mono /= np.float32(block.shape[1])
-                lo, hi = min(lo, float(mono.min())), max(hi, float(mono.max()))
-                n_src += len(mono)
-                out.append(rs.resample_chunk(mono) if rs else mono)
+            for block in f.blocks(blocksize=int(BLOCK_SECONDS * f.samplerate), frames=limit,
+                                  dtype="float32", always_2d=True):
+                acc.add(block.T)
         except AudioLoadError:
             raise
         except Exception:  # noqa: BLE001 - a file damaged midway: what decoded is used
-            if not n_src:
+            if not acc.n:
                 raise
-        if rs is not None:
-            out.append(rs.resample_chunk(np.zeros(0, np.float32), last=True))
-    scale = 1.0 / peak if peak > 1.0 else 1.0  # a float file past full scale
-    _check(path, n_src / native, lo * scale, hi * scale, min_duration, silence_peak)
-    y = np.concatenate(out) if out else np.zeros(0, np.float32)
-    if scale != 1.0:
-        y *= np.float32(scale)
-    if len(y) and max(float(y.max()), -float(y.min())) > 1.0:  # the resampler's overshoot
-        np.clip(y, -1.0, 1.0, out=y)
-    return np.ascontiguousarray(y, dtype=np.float32)
+    return acc.finish(min_duration, silence_peak)
+
+
+def stream_checked_av(path: Path, sr: int, *, min_duration: float,
+                      max_duration: float | None, silence_peak: float) -> np.ndarray | None:
+    """As :func:`stream_checked` through PyAV (m4a, opus, ...), frame by frame; None when
+    the file is not long (or says no duration): the one-shot path then reads it."""
+    import av
+
+    try:
+        container = av.open(str(path))
+    except Exception:  # noqa: BLE001 - the one-shot path says what is wrong
+        return None
+    try:
+        streams = container.streams.audio
+        if not streams or not container.duration or \
+                container.duration / 1_000_000 <= STREAM_ABOVE:
+            return None
+        stream = streams[0]
+        native = stream.codec_context.sample_rate or stream.rate
+        if not native:
+            return None
+        acc = _Mono(path, native, sr)
+        limit = None if not max_duration else int(round(max_duration * native))
+        try:
+            for frame in container.decode(stream):
+                block = to_float_planar(frame.to_ndarray(), frame.format.name,
+                                        len(frame.layout.channels))
+                if limit is not None:
+                    block = block[:, : limit - acc.n]
+                acc.add(block)
+                if limit is not None and acc.n >= limit:
+                    break
+        except AudioLoadError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - damaged midway: what decoded is used
+            if not acc.n:
+                raise AudioLoadError(path, f"corrupt or unsupported codec ({exc})") from None
+        return acc.finish(min_duration, silence_peak)
+    finally:
+        container.close()
+
+
+def to_float_planar(arr: np.ndarray, fmt: str, channels: int) -> np.ndarray:
+    """PyAV frame array -> float32 [channels, n] in [-1, 1]."""
+    packed = not fmt.endswith("p")
+    if packed:  # interleaved: shape (1, n*channels)
+        arr = arr.reshape(-1, channels).T
+    base = fmt.rstrip("p")
+    if base in ("flt", "dbl"):
+        return arr.astype(np.float32)
+    scale = {"u8": 128.0, "s16": 32768.0, "s32": 2147483648.0, "s64": 9.223372036854776e18}[base]
+    arr = arr.astype(np.float32)
+    if base == "u8":
+        arr -= 128.0
+    return arr / scale
 
 
 def _check(path, seconds: float, lo: float, hi: float, min_duration: float,
