@@ -128,20 +128,33 @@ def stream_checked_av(path: Path, sr: int, *, min_duration: float,
             return None
         acc = _Mono(path, native, sr)
         limit = None if not max_duration else int(round(max_duration * native))
+        pending, held = [], 0  # frames gathered into blocks: a resampler call per frame
+        per_block = int(BLOCK_SECONDS * native)  # (1024 samples) costs more than it saves
+
+        def flush():
+            nonlocal pending, held
+            if pending:
+                acc.add(np.concatenate(pending, axis=1))
+            pending, held = [], 0
+
         try:
             for frame in container.decode(stream):
                 block = to_float_planar(frame.to_ndarray(), frame.format.name,
                                         len(frame.layout.channels))
                 if limit is not None:
-                    block = block[:, : limit - acc.n]
-                acc.add(block)
-                if limit is not None and acc.n >= limit:
+                    block = block[:, : limit - acc.n - held]
+                pending.append(block)
+                held += block.shape[1]
+                if held >= per_block:
+                    flush()
+                if limit is not None and acc.n + held >= limit:
                     break
         except AudioLoadError:
             raise
         except Exception as exc:  # noqa: BLE001 - damaged midway: what decoded is used
-            if not acc.n:
+            if not acc.n and not held:
                 raise AudioLoadError(path, f"corrupt or unsupported codec ({exc})") from None
+        flush()
         return acc.finish(min_duration, silence_peak)
     finally:
         container.close()
