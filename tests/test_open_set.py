@@ -17,9 +17,10 @@ from genrekit.inference.open_set import (
     check_threshold,
     conformal_quantiles,
     pack,
+    raw_novelty,
     unpack,
 )
-from genrekit.training.open_set import build_open_set, combined, fit_components
+from genrekit.training.open_set import build_open_set, fit_components
 
 
 def clusters(n_per=60, K=4, D=16, seed=0, spread=1.0):
@@ -33,7 +34,7 @@ def fitted(seed=0):
     Z, y, centres = clusters(seed=seed)
     Zh, yh, _ = clusters(n_per=40, seed=seed)  # same centres (same seed): held-out songs
     Zh = Zh + np.random.default_rng(seed + 1).normal(0, 0.1, Zh.shape)
-    raw = combined(fit_components(Z, y), Zh)
+    raw = raw_novelty(fit_components(Z, y), Zh)
     P = np.eye(4)[yh] * 0.7 + 0.075
     return build_open_set(Z, y, 4, raw_ref=raw, cal_probs=P, cal_labels=yh), centres
 

@@ -239,18 +239,18 @@ class GenreClassifier(ClassifierBase):
                                   batch_size=batch_size or self.batch_size, tta=self.tta,
                                   embeddings=self.open_set is not None or self.keep_embeddings)
 
-    def judge(self, song: np.ndarray, embeddings: np.ndarray | None) -> dict:
-        """What the open-set model says of one song (scores ``[K]``, slice embeddings
-        ``[N, D]``): ``novelty``, ``unknown``, ``prediction_set`` (keywords of
-        ``make_prediction``). Without a novelty model only an explicit ``min_confidence``
-        can make a song unknown."""
+    def judge(self, song: np.ndarray, embedding: np.ndarray | None) -> dict:
+        """What the open-set model says of one song (scores ``[K]``, its mean slice
+        embedding ``[D]``): ``novelty``, ``unknown``, ``prediction_set``, ``neighbours``
+        (keywords of ``make_prediction``). Without a novelty model only an explicit
+        ``min_confidence`` can make a song unknown."""
         os_ = self.open_set
-        if os_ is None or embeddings is None:
+        if os_ is None or embedding is None:
             # no novelty model: no novelty and no set, but a min confidence the caller gave
             # still applies
             mc = self.min_confidence
             return {"unknown": bool(song.max() < mc)} if mc is not None else {}
-        novelty = float(os_.novelty(embeddings.mean(0, keepdims=True))[0])
+        novelty = float(os_.novelty(embedding[None])[0])
         out = {"novelty": novelty,
                "unknown": os_.abstains(novelty, float(song.max()),
                                        novelty_threshold=self.novelty_threshold,
@@ -261,7 +261,7 @@ class GenreClassifier(ClassifierBase):
         if self.explain and os_.bank_names:
             out["neighbours"] = [
                 {"song": os_.bank_names[i], "genre": self.classes_[int(os_.bank_labels[i])],
-                 "similarity": sim} for i, sim in os_.neighbours(embeddings.mean(0))]
+                 "similarity": sim} for i, sim in os_.neighbours(embedding)]
         return out
 
     def predict_features(self, songs: list[tuple[str, np.ndarray]], *, top_k: int = 3,
@@ -281,10 +281,10 @@ class GenreClassifier(ClassifierBase):
             timeline = slice_timeline(P, st, self.classes_, width=self.width, fps=fps,
                                       duration=duration)
             song = aggregate(P, self.rule)
+            z = None if E is None else E.mean(0)  # what the head and the novelty model read
             out.append(make_prediction(song, self.classes_, top_k=top_k, timeline=timeline,
                                        duration=duration, rule=self.rule, path=path,
-                                       embedding=None if E is None else E.mean(0),
-                                       **self.judge(song, E)))
+                                       embedding=z, **self.judge(song, z)))
         return out
 
     def predict_many(self, paths: Iterable, *, top_k: int = 3, jobs: int = 1,

@@ -66,8 +66,12 @@ def unpack(d: dict) -> np.ndarray:
 
 # --- components: raw scores of song embeddings [S, D] -> [S] ------------------------------
 def rmaha_score(c: dict, Z: np.ndarray) -> np.ndarray:
+    """Distance to the nearest class mean under the shared precision, minus (relative, the
+    default) the distance to the training songs' mean under their total precision."""
     X = (Z - c["shift"]) / c["scale"]
     d = np.stack([(((X - m) @ c["precision"]) * (X - m)).sum(1) for m in c["means"]], 1)
+    if not c.get("relative", True):
+        return d.min(1)
     X0 = X - c["bg_mean"]
     return d.min(1) - ((X0 @ c["bg_precision"]) * X0).sum(1)
 
@@ -84,6 +88,23 @@ def unit(X: np.ndarray) -> np.ndarray:
 
 
 COMPONENTS = {"rmaha": rmaha_score, "knn": knn_score}
+
+
+def component_score(c: dict, Z: np.ndarray, *, exclude_self: bool = False) -> np.ndarray:
+    """One fitted component's raw score of ``Z`` (``exclude_self``: Z are its own training
+    songs, so kNN skips each song's own entry)."""
+    kw = {"exclude_self": exclude_self} if c["kind"] == "knn" else {}
+    return COMPONENTS[c["kind"]](c, Z, **kw)
+
+
+def raw_novelty(components: list[dict], Z, *, exclude_self: bool = False) -> np.ndarray:
+    """The combined score of song embeddings ``Z [S, D]``: the sum of the components' raw
+    scores, each standardised by its mean/std over the training songs."""
+    Z = np.atleast_2d(np.asarray(Z, np.float64))
+    total = np.zeros(len(Z))
+    for c in components:
+        total += (component_score(c, Z, exclude_self=exclude_self) - c["z_mean"]) / c["z_std"]
+    return total
 
 
 @dataclass
@@ -136,15 +157,8 @@ class OpenSet:
 
     # --- novelty ------------------------------------------------------------------------
     def raw_novelty(self, Z: np.ndarray, *, exclude_self: bool = False) -> np.ndarray:
-        """The combined score (sum of standardised components) of song embeddings
-        ``Z [S, D]``; ``exclude_self``: Z are the training songs themselves (kNN skips the
-        song's own entry)."""
-        Z = np.atleast_2d(np.asarray(Z, np.float64))
-        total = np.zeros(len(Z))
-        for c in self.components:
-            kw = {"exclude_self": exclude_self} if c["kind"] == "knn" else {}
-            total += (COMPONENTS[c["kind"]](c, Z, **kw) - c["z_mean"]) / c["z_std"]
-        return total
+        """:func:`raw_novelty` of this model's components."""
+        return raw_novelty(self.components, Z, exclude_self=exclude_self)
 
     def novelty(self, Z: np.ndarray) -> np.ndarray:
         """Novelty in [0, 1] of song embeddings ``Z [S, D]``: the fraction of held-out

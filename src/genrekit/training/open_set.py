@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..inference.open_set import OpenSet, knn_score, rmaha_score, unit
+from ..inference.open_set import OpenSet, component_score, raw_novelty, unit
 
 #: the shipped novelty score, chosen by benchmarks/novelty_cv.py (leave-one-genre-out x
 #: artist-grouped folds): relative Mahalanobis + kNN-10 on the song's mean embedding
@@ -26,31 +26,36 @@ def _shrunk(S: np.ndarray, shrink: float) -> np.ndarray:
     return (1 - shrink) * S + shrink * np.trace(S) / len(S) * np.eye(len(S))
 
 
-def fit_rmaha(Z: np.ndarray, y: np.ndarray, *, shrink: float = 0.5) -> dict:
-    """Class means and the shared within-class precision; the training songs' mean and
-    total precision as the background (relative Mahalanobis)."""
-    shift, scale = Z.mean(0), Z.std(0)
-    scale = np.where(scale > 1e-8, scale, 1.0)
+def _standardizer(Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The training songs' per-dimension mean and std (1 where a dimension is constant)."""
+    sd = Z.std(0)
+    return Z.mean(0), np.where(sd > 1e-8, sd, 1.0)
+
+
+def fit_rmaha(Z: np.ndarray, y: np.ndarray, *, shrink: float = 0.5,
+              relative: bool = True) -> dict:
+    """Class means and the shared within-class precision; with ``relative`` (Ren et al.
+    2021) also the training songs' mean and total precision as the background."""
+    shift, scale = _standardizer(Z)
     X = (Z - shift) / scale
     classes = np.unique(y)
     means = np.stack([X[y == c].mean(0) for c in classes])
     R = X - means[np.searchsorted(classes, y)]
-    precision = np.linalg.inv(_shrunk(R.T @ R / len(R), shrink))
-    bg = np.linalg.inv(_shrunk(np.cov(X.T, bias=True), shrink))
-    return {"kind": "rmaha", "shrink": shrink, "shift": shift, "scale": scale,
-            "means": means, "precision": precision, "bg_mean": X.mean(0),
-            "bg_precision": bg}
+    c = {"kind": "rmaha", "shrink": shrink, "shift": shift, "scale": scale, "means": means,
+         "precision": np.linalg.inv(_shrunk(R.T @ R / len(R), shrink))}
+    if not relative:
+        return {**c, "relative": False}
+    return {**c, "bg_mean": X.mean(0),
+            "bg_precision": np.linalg.inv(_shrunk(np.cov(X.T, bias=True), shrink))}
 
 
 def fit_knn(Z: np.ndarray, y: np.ndarray, *, k: int = 10) -> dict:
-    shift, scale = Z.mean(0), Z.std(0)
-    scale = np.where(scale > 1e-8, scale, 1.0)
+    shift, scale = _standardizer(Z)
     return {"kind": "knn", "k": int(min(k, max(1, len(Z) - 1))), "shift": shift,
             "scale": scale, "bank": unit((Z - shift) / scale)}
 
 
 FITTERS = {"rmaha": fit_rmaha, "knn": fit_knn}
-SCORERS = {"rmaha": rmaha_score, "knn": knn_score}
 
 
 def fit_components(Z, y, score=DEFAULT_SCORE) -> list[dict]:
@@ -60,15 +65,10 @@ def fit_components(Z, y, score=DEFAULT_SCORE) -> list[dict]:
     comps = []
     for kind, kw in score:
         c = FITTERS[kind](Z, y, **kw)
-        s = SCORERS[kind](c, Z, **({"exclude_self": True} if kind == "knn" else {}))
+        s = component_score(c, Z, exclude_self=True)
         c["z_mean"], c["z_std"] = float(s.mean()), float(max(s.std(), 1e-12))
         comps.append(c)
     return comps
-
-
-def combined(comps: list[dict], Z) -> np.ndarray:
-    """The raw novelty of held-out songs ``Z`` under fitted components."""
-    return OpenSet(comps, np.zeros(1), 1.0, 0.0, np.zeros(0), np.zeros(0), 0).raw_novelty(Z)
 
 
 def song_probs(logits_per_song: list[np.ndarray]) -> np.ndarray:
@@ -96,7 +96,7 @@ def held_out_scores(emb: list[np.ndarray], labels, groups, num_classes: int, *, 
         te, tr = np.flatnonzero(fold == f), np.flatnonzero(fold != f)
         head = fit_song_head([emb[i] for i in tr], labels[tr], num_classes, C=C)
         probs[te] = song_probs([slice_logits(emb[i], head) for i in te])
-        raw[te] = combined(fit_components(Z[tr], labels[tr], score), Z[te])
+        raw[te] = raw_novelty(fit_components(Z[tr], labels[tr], score), Z[te])
     return raw, probs
 
 
@@ -156,7 +156,7 @@ def checkpoint_open_set(ckpt: dict, train, valid, *, train_groups=None,
     raw, probs, labels = [], [], []
     if len(valid):
         P_va, E_va = outputs(valid)
-        raw.append(combined(fit_components(Z_tr, y_tr), song_means(E_va)))
+        raw.append(raw_novelty(fit_components(Z_tr, y_tr), song_means(E_va)))
         probs.append(P_va)
         labels.append(np.asarray(valid.labels))
     train_cfg = ckpt.get("config", {}).get("train", {})
