@@ -92,8 +92,7 @@ class GenrekitPlugin(BeetsPlugin):
             return self.config[key].get(kind) if v is None else v
 
         from genrekit.errors import GenrekitError
-        from genrekit.library.choose import TagPlan
-        from genrekit.library.vocabulary import Vocabulary
+        from genrekit.library.choose import plan_from_options
 
         c = self.config
         force = pick("force", "force", bool) or c["overwrite"].get(bool)
@@ -101,17 +100,14 @@ class GenrekitPlugin(BeetsPlugin):
         if force and keep:
             raise UserError("genrekit: force and keep_existing exclude each other")
         try:
-            vocab = None
-            if any(c[k].get() for k in ("genre_map", "canonical", "whitelist", "title_case")):
-                vocab = Vocabulary.load(genre_map=c["genre_map"].get(),
-                                        canonical=c["canonical"].get(),
-                                        whitelist=c["whitelist"].get(),
-                                        prefer_specific=c["prefer_specific"].get(bool),
-                                        title_case=c["title_case"].get(bool))
-            plan = TagPlan(max_genres=pick("max_genres", "max_genres", int),
-                           min_score=c["min_score"].get(float), vocabulary=vocab,
-                           separator=c["separator"].get(), source=pick("source", "source", str),
-                           per_track_exceptions=c["per_track_exceptions"].get(bool))
+            plan = plan_from_options(
+                max_genres=pick("max_genres", "max_genres", int),
+                min_score=c["min_score"].get(float), separator=c["separator"].get(),
+                source=pick("source", "source", str),
+                per_track_exceptions=c["per_track_exceptions"].get(bool),
+                genre_map=c["genre_map"].get(), canonical=c["canonical"].get(),
+                whitelist=c["whitelist"].get(), prefer_specific=c["prefer_specific"].get(bool),
+                title_case=c["title_case"].get(bool))
         except GenrekitError as exc:  # a bad map, tree or option: one line, nothing done
             raise UserError(f"genrekit: {exc}") from None
         return {"pretend": pick("pretend", "pretend", bool) or c["dry_run"].get(bool),

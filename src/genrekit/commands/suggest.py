@@ -4,6 +4,9 @@ table|csv] [--out FILE]``: the next songs to label, best first.
 ``labels.csv`` is the plain catalog CSV (``path,genre``) that ``genrekit finetune default
 labels.csv`` takes as it is; a missing file means no labels yet. The library's song
 embeddings are computed once through the model and cached by model and file content.
+
+:func:`load_library` (labels, model, embeddings of a library) is ``genrekit teach``'s
+starting point too.
 """
 
 from __future__ import annotations

@@ -114,17 +114,13 @@ def run(args) -> int:
 
 
 def tag_plan(args):
-    from ..library.choose import TagPlan
-    from ..library.vocabulary import Vocabulary
+    from ..library.choose import plan_from_options
 
-    vocab = None
-    if args.genre_map or args.canonical or args.whitelist or args.title_case:
-        vocab = Vocabulary.load(genre_map=args.genre_map, canonical=args.canonical,
-                                whitelist=args.whitelist, prefer_specific=args.prefer_specific,
-                                title_case=args.title_case)
-    return TagPlan(max_genres=args.max_genres, min_score=args.min_score, vocabulary=vocab,
-                   separator=args.separator, source=args.source,
-                   per_track_exceptions=args.per_track_exceptions)
+    return plan_from_options(
+        max_genres=args.max_genres, min_score=args.min_score, separator=args.separator,
+        source=args.source, per_track_exceptions=args.per_track_exceptions,
+        genre_map=args.genre_map, canonical=args.canonical, whitelist=args.whitelist,
+        prefer_specific=args.prefer_specific, title_case=args.title_case)
 
 
 def _print_groups(groups, source: str) -> None:

@@ -43,6 +43,22 @@ class TagPlan:
                                  f"{self.separator!r}")
 
 
+def plan_from_options(*, max_genres: int = 1, min_score: float = 0.2, separator=None,
+                      source: str = "track", per_track_exceptions: bool = False,
+                      genre_map=None, canonical=None, whitelist=None,
+                      prefer_specific: bool = False, title_case: bool = False) -> TagPlan:
+    """The plan of ``genrekit tag``'s options and the beets plugin's config (the same
+    names): a vocabulary only where a map, tree, whitelist or title case is asked for. A
+    bad value or file is a ``ParameterError`` / ``ConfigError`` naming it."""
+    vocab = None
+    if genre_map or canonical or whitelist or title_case:
+        vocab = Vocabulary.load(genre_map=genre_map, canonical=canonical, whitelist=whitelist,
+                                prefer_specific=prefer_specific, title_case=title_case)
+    return TagPlan(max_genres=max_genres, min_score=min_score, vocabulary=vocab,
+                   separator=separator, source=source,
+                   per_track_exceptions=per_track_exceptions)
+
+
 def genres_for(scores: dict[str, float], plan: TagPlan) -> list[str]:
     """The values to write: the top genre, then others scoring ``min_score`` or more, up to
     ``max_genres``, named by the vocabulary (unwritable ones dropped), joined by the
