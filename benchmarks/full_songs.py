@@ -3,14 +3,19 @@ mp3 (192 kbit/s) and m4a (AAC) files made from shared GTZAN clips (concatenated,
 encoded with PyAV into --workdir; never into the repo), side by side in one run:
 
 - genrekit warm per song (``GenreClassifier.predict`` in this process, best of --rounds);
-- genrekit with ``predict_many(jobs=2)`` on --copies copies of the 4-minute files: songs/s;
+- genrekit with ``predict_many(jobs=1)`` (a long file block by block, decode read ahead in
+  a thread) and ``jobs=2`` (two worker processes) on --copies copies of the 4-minute
+  files: songs/s;
 - peak RSS of a fresh ``genrekit predict FILE`` process per file (bytecode compiled);
 - the yardsticks on the same file: soundfile (libsndfile) decode, PyAV decode, and
   ``librosa.load`` (its default 22.05 kHz mono; nan where it has no backend: m4a without
   an ffmpeg binary).
 
+- a mix of --uncapped minutes (mp3) through ``genrekit predict --max-duration 0``: wall
+  time and peak RSS of the process, and how far its timeline reaches.
+
 Usage: python benchmarks/full_songs.py [--workdir /tmp/genrekit-full-songs] [--rounds 3]
-       [--copies 8] [--minutes 4,20]
+       [--copies 8] [--minutes 4,20] [--uncapped 60]
 """
 
 from __future__ import annotations
@@ -110,6 +115,9 @@ def main(argv=None) -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--copies", type=int, default=8)
     ap.add_argument("--minutes", default="4,20")
+    ap.add_argument("--uncapped", type=float, default=60.0,
+                    help="also a mix this many minutes long (mp3) through `genrekit predict "
+                         "--max-duration 0`: wall time and peak RSS (0: skip)")
     a = ap.parse_args(argv)
     work = Path(a.workdir)
     work.mkdir(parents=True, exist_ok=True)
@@ -138,11 +146,26 @@ def main(argv=None) -> None:
     four = [p for p in files if p.name.startswith("song4min")]
     for p in four:
         paths = [p] * a.copies
+        for jobs in (1, 2):
+            t = time.perf_counter()
+            for _ in clf.predict_many(paths, jobs=jobs):
+                pass
+            print(f"jobs={jobs}, {a.copies} x {p.name}: "
+                  f"{a.copies / (time.perf_counter() - t):.2f} songs/s")
+    if a.uncapped:
+        p = make_song(work / f"song{a.uncapped:g}min.mp3", a.uncapped, "mp3")
+        out = work / "uncapped.json"
+        argv = [sys.executable, "-m", "genrekit.cli", "predict", str(p), "--max-duration", "0",
+                "--format", "json", "--timeline", "--out", str(out)]
         t = time.perf_counter()
-        for _ in clf.predict_many(paths, jobs=2):
-            pass
-        print(f"jobs=2, {a.copies} x {p.name}: {a.copies / (time.perf_counter() - t):.2f} "
-              "songs/s")
+        rss = peak_rss_mb(argv)
+        wall = time.perf_counter() - t
+        import json
+
+        pred = json.loads(out.read_text())["predictions"][0]
+        print(f"{p.name} --max-duration 0: {wall:.2f} s wall (cold process), peak RSS "
+              f"{rss:.0f} MB, {len(pred['timeline'])} slices, timeline to "
+              f"{pred['timeline'][-1]['end']:.0f} s of {pred['duration']:.0f} s")
     print("(x soundfile: genrekit warm / the soundfile decode of the same file; PyAV's for "
           "m4a, which libsndfile cannot read)")
 

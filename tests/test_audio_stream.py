@@ -3,6 +3,8 @@ the same refusals, a damaged file still gives what decoded."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from conftest import write
@@ -40,7 +42,7 @@ def test_streamed_samples_are_the_one_shot_samples(fmt, sr, tmp_path):
     from pathlib import Path
 
     p = Path(write(tmp_path / f"a.{fmt}", music(), sr=SR))
-    assert audio_stream.streamable(p, {".wav", ".flac", ".ogg", ".mp3"})
+    assert audio_stream.open_source(p, {".wav", ".flac", ".ogg", ".mp3"}, None) is not None
     got = load_checked(p, sr)
     want = one_shot(p, sr)
     assert got.dtype == np.float32 and got.shape == want.shape
@@ -93,11 +95,23 @@ def test_pyav_formats_stream_frame_by_frame_to_the_same_samples(fmt, max_duratio
     from pathlib import Path
 
     p = Path(write(tmp_path / f"a.{fmt}", music(), sr=SR))
-    streamed = audio_stream.stream_checked_av(p, 16000, min_duration=1.0,
-                                              max_duration=max_duration)
-    assert streamed is not None  # long enough (the fixture's 3 s) to stream
+    source = audio_stream.open_source(p, set(), max_duration)
+    assert source is not None  # long enough (the fixture's 3 s) to stream
+    streamed = audio_stream.stream_checked(source, 16000, min_duration=1.0)
     got = load_checked(p, 16000, max_duration=max_duration)
     np.testing.assert_array_equal(got, streamed)
     want = one_shot(p, 16000, max_duration)
     assert got.shape == want.shape
     np.testing.assert_allclose(got, want, rtol=0, atol=1e-6)  # decoders' float rounding
+
+
+def test_a_file_shorter_than_its_header_says_gives_no_stale_audio(tmp_path):
+    """A truncated mp3 whose Xing header still counts every frame: libsndfile stops early,
+    and ``SoundFile.blocks`` would yield its last buffer again (stale audio) to the count."""
+    p = Path(write(tmp_path / "cut.mp3", music(seconds=12.0), sr=SR))
+    data = open(p, "rb").read()
+    open(p, "wb").write(data[: len(data) * 2 // 3 + 77])  # ends inside a frame
+    got = load_checked(p, 16000)
+    want = one_shot(p, 16000)
+    assert got.shape == want.shape and len(got) < 9 * 16000
+    np.testing.assert_allclose(got, want, rtol=0, atol=5e-7)

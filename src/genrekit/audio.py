@@ -262,22 +262,31 @@ def array_audio(y, sr: int | None, target_sr: int, *,
 def load_checked(path, sr: int, *, min_duration: float = DEFAULT_MIN_DURATION,
                  max_duration: float | None = DEFAULT_MAX_DURATION) -> np.ndarray:
     """Decode ``path`` to mono float32 at ``sr`` (at most ``max_duration`` s) and refuse
-    audio that cannot carry a genre (see :func:`check_signal`). A long file libsndfile
-    reads is decoded in blocks (``audio_stream``): the same samples, a fraction of the
-    memory."""
+    audio that cannot carry a genre (see :func:`check_signal`). A long file is decoded
+    in blocks (``audio_stream``): the same samples, a fraction of the memory."""
     path = Path(path)
     check_regular_file(path)
-    from .audio_stream import stream_checked, stream_checked_av, streamable
+    from .audio_stream import open_source, stream_checked
 
-    policy = {"min_duration": min_duration, "max_duration": max_duration}
-    if streamable(path, SOUNDFILE_EXTS):  # long: in blocks, never whole at the source rate
-        return stream_checked(path, sr, **policy)
-    if path.suffix.lower() not in SOUNDFILE_EXTS:  # PyAV's formats: frame by frame
-        y = stream_checked_av(path, sr, **policy)
-        if y is not None:
-            return y
+    source = open_source(path, SOUNDFILE_EXTS, max_duration)
+    if source is not None:  # long: in blocks, never whole at the source rate
+        return stream_checked(source, sr, min_duration=min_duration)
     y, native_sr = _decode(path, 0.0, max_duration)
     return _checked_at_rate(y, native_sr, sr, path, min_duration)
+
+
+def open_checked_stream(path, sr: int, *, min_duration: float = DEFAULT_MIN_DURATION,
+                        max_duration: float | None = DEFAULT_MAX_DURATION):
+    """A long file's mono float32 chunks at ``sr`` as they decode
+    (``audio_stream.iter_checked``: bounded memory at any length, the refusals of
+    :func:`load_checked` after the last chunk), or None for a file that is not long (then
+    :func:`load_checked` reads it whole)."""
+    path = Path(path)
+    check_regular_file(path)
+    from .audio_stream import iter_checked, open_source
+
+    source = open_source(path, SOUNDFILE_EXTS, max_duration)
+    return None if source is None else iter_checked(source, sr, min_duration=min_duration)
 
 
 def _checked_at_rate(y: np.ndarray, native_sr: int, sr: int, name, min_duration: float):

@@ -16,6 +16,7 @@ mono sum (:func:`mono_sum`) and the refusal rule (:func:`check_extremes`, with
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -56,24 +57,8 @@ def check_extremes(path, seconds: float, peak: float, span: float,
         raise AudioLoadError(path, "no sound: the signal is a constant (DC) level")
 
 
-def streamable(path: Path, extensions) -> tuple[int, int] | None:
-    """``(frames, samplerate)`` of a long file libsndfile reads (one of ``extensions``),
-    else None."""
-    if Path(path).suffix.lower() not in extensions:
-        return None
-    try:
-        import soundfile as sf
-
-        info = sf.info(str(path))
-    except Exception:  # noqa: BLE001 - the one-shot path reports what is wrong
-        return None
-    if info.frames <= 0 or info.samplerate <= 0 or info.frames / info.samplerate <= STREAM_ABOVE:
-        return None
-    return info.frames, info.samplerate
-
-
 class _Mono:
-    """Blocks ``[channels, n]`` at the source rate -> mono at ``sr``, with the running
+    """Blocks ``[channels, n]`` at the source rate -> mono chunks at ``sr``, with the running
     statistics the decode policy needs (peak over channels, extremes of the mono signal)."""
 
     def __init__(self, path, native: int, sr: int):
@@ -82,108 +67,174 @@ class _Mono:
         self.path, self.native = path, native
         self.rs = soxr.ResampleStream(native, sr, 1, dtype="float32", quality="HQ") \
             if native != sr else None
-        self.out, self.lo, self.hi, self.peak, self.n = [], np.inf, -np.inf, 0.0, 0
+        self.lo, self.hi, self.peak, self.n = np.inf, -np.inf, 0.0, 0
 
-    def add(self, block: np.ndarray) -> None:
+    def add(self, block: np.ndarray) -> np.ndarray:
+        """The resampled mono chunk of ``block`` (as recorded: not scaled)."""
         if not np.all(np.isfinite(block)):
             raise AudioLoadError(self.path, "corrupt: decoded samples contain NaN or infinity")
         if not block.shape[1]:
-            return
+            return np.zeros(0, np.float32)
         self.peak = max(self.peak, float(block.max()), -float(block.min()))
         mono = mono_sum(block)
         self.lo, self.hi = min(self.lo, float(mono.min())), max(self.hi, float(mono.max()))
         self.n += len(mono)
-        self.out.append(self.rs.resample_chunk(mono) if self.rs else mono)
+        return self.rs.resample_chunk(mono) if self.rs else mono
 
-    def finish(self, min_duration: float) -> np.ndarray:
-        if self.rs is not None:
-            self.out.append(self.rs.resample_chunk(np.zeros(0, np.float32), last=True))
-        scale = 1.0 / self.peak if self.peak > 1.0 else 1.0  # a float file past full scale
-        lo, hi = self.lo * scale, self.hi * scale
+    def flush(self) -> np.ndarray:
+        """What the resampler still holds, at the end."""
+        if self.rs is None:
+            return np.zeros(0, np.float32)
+        return self.rs.resample_chunk(np.zeros(0, np.float32), last=True)
+
+    @property
+    def scale(self) -> float:
+        """The level factor so far: ``1 / peak`` once a sample passed full scale (a float
+        file), else 1."""
+        return 1.0 / self.peak if self.peak > 1.0 else 1.0
+
+    def check(self, min_duration: float) -> None:
+        """Refuse, at the end, what ``audio.load_checked`` refuses (on the scaled signal)."""
+        lo, hi = self.lo * self.scale, self.hi * self.scale
         check_extremes(self.path, self.n / self.native, max(abs(lo), abs(hi)), hi - lo,
                        min_duration)
-        y = np.concatenate(self.out) if self.out else np.zeros(0, np.float32)
-        if scale != 1.0:
-            y *= np.float32(scale)
-        if len(y) and max(float(y.max()), -float(y.min())) > 1.0:  # resampler overshoot
-            np.clip(y, -1.0, 1.0, out=y)
-        return np.ascontiguousarray(y, dtype=np.float32)
 
 
-def stream_checked(path: Path, sr: int, *, min_duration: float,
-                   max_duration: float | None) -> np.ndarray:
-    """Mono float32 at ``sr`` of (at most ``max_duration`` s of) a long file libsndfile
-    reads, refused as ``audio.load_checked`` refuses (too short, silent, constant,
-    non-finite)."""
-    import soundfile as sf
+def _leveled(y: np.ndarray, scale: float) -> np.ndarray:
+    """``y`` scaled by ``scale``, the resampler's overshoot past full scale clipped."""
+    if scale != 1.0:
+        y = y * np.float32(scale)
+    if len(y) and max(float(y.max()), -float(y.min())) > 1.0:
+        y = np.clip(y, -1.0, 1.0)
+    return np.ascontiguousarray(y, dtype=np.float32)
 
-    with sf.SoundFile(str(path)) as f:
-        acc = _Mono(path, f.samplerate, sr)
-        limit = f.frames if not max_duration else min(f.frames,
-                                                      int(round(max_duration * f.samplerate)))
-        try:
-            for block in f.blocks(blocksize=int(BLOCK_SECONDS * f.samplerate), frames=limit,
-                                  dtype="float32", always_2d=True):
-                acc.add(block.T)
-        except AudioLoadError:
-            raise
-        except Exception:  # noqa: BLE001 - a file damaged midway: what decoded is used
-            if not acc.n:
+
+class Source:
+    """A long file opened for block decoding: its rate and its blocks ``[channels, n]``
+    (float32 at the source rate, at most ``max_duration`` s, what decoded before any damage
+    midway)."""
+
+    def __init__(self, path: Path, native: int, blocks):
+        self.path, self.native, self.blocks = path, native, blocks
+
+
+def open_source(path: Path, soundfile_exts, max_duration: float | None) -> Source | None:
+    """A long file (over ``STREAM_ABOVE`` s) as a :class:`Source`, through libsndfile when
+    its extension is one of ``soundfile_exts`` (and libsndfile reads it), else PyAV; None
+    when it is not long (or says no length): the one-shot path then reads it and says what
+    is wrong, if anything."""
+    path = Path(path)
+    if path.suffix.lower() in soundfile_exts:
+        return _soundfile_source(path, max_duration)
+    return _pyav_source(path, max_duration)
+
+
+def _soundfile_source(path: Path, max_duration):
+    try:
+        import soundfile as sf
+
+        info = sf.info(str(path))
+    except Exception:  # noqa: BLE001 - the one-shot path reports what is wrong
+        return None
+    if info.frames <= 0 or info.samplerate <= 0 or info.frames / info.samplerate <= STREAM_ABOVE:
+        return None
+    native = info.samplerate
+    limit = info.frames if not max_duration else min(info.frames,
+                                                     int(round(max_duration * native)))
+
+    def blocks():
+        got, size = 0, int(BLOCK_SECONDS * native)
+        with sf.SoundFile(str(path)) as f:
+            try:
+                # not SoundFile.blocks: past the real end of a file shorter than its header
+                # says (a truncated mp3) it yields its buffer again, stale audio included
+                while got < limit:
+                    block = f.read(min(size, limit - got), dtype="float32", always_2d=True)
+                    if not len(block):
+                        break
+                    got += len(block)
+                    yield block.T
+            except AudioLoadError:
                 raise
-    return acc.finish(min_duration)
+            except Exception:  # noqa: BLE001 - a file damaged midway: what decoded is used
+                if not got:
+                    raise
+
+    return Source(path, native, blocks())
 
 
-def stream_checked_av(path: Path, sr: int, *, min_duration: float,
-                      max_duration: float | None) -> np.ndarray | None:
-    """As :func:`stream_checked` through PyAV (m4a, opus, ...), frame by frame; None when
-    the file is not long (or says no duration): the one-shot path then reads it."""
+def _pyav_source(path: Path, max_duration):
     import av
 
     try:
         container = av.open(str(path))
     except Exception:  # noqa: BLE001 - the one-shot path says what is wrong
         return None
-    try:
-        streams = container.streams.audio
-        if not streams or not container.duration or \
-                container.duration / 1_000_000 <= STREAM_ABOVE:
-            return None
-        stream = streams[0]
-        native = stream.codec_context.sample_rate or stream.rate
-        if not native:
-            return None
-        acc = _Mono(path, native, sr)
-        limit = None if not max_duration else int(round(max_duration * native))
-        pending, held = [], 0  # frames gathered into blocks: a resampler call per frame
-        per_block = int(BLOCK_SECONDS * native)  # (1024 samples) costs more than it saves
+    streams = container.streams.audio
+    native = None
+    if streams and container.duration and container.duration / 1_000_000 > STREAM_ABOVE:
+        native = streams[0].codec_context.sample_rate or streams[0].rate
+    if not native:
+        container.close()
+        return None
+    limit = None if not max_duration else int(round(max_duration * native))
 
-        def flush():
-            nonlocal pending, held
-            if pending:
-                acc.add(np.concatenate(pending, axis=1))
-            pending, held = [], 0
-
+    def blocks():
+        pending, held, got = [], 0, 0  # frames gathered into blocks: a resampler call per
+        per_block = int(BLOCK_SECONDS * native)  # frame (1024 samples) costs more than it saves
         try:
-            for frame in container.decode(stream):
+            for frame in container.decode(streams[0]):
                 block = to_float_planar(frame.to_ndarray(), frame.format.name,
                                         len(frame.layout.channels))
                 if limit is not None:
-                    block = block[:, : limit - acc.n - held]
+                    block = block[:, : limit - got - held]
                 pending.append(block)
                 held += block.shape[1]
                 if held >= per_block:
-                    flush()
-                if limit is not None and acc.n + held >= limit:
+                    yield np.concatenate(pending, axis=1)
+                    pending, got, held = [], got + held, 0
+                if limit is not None and got + held >= limit:
                     break
         except AudioLoadError:
             raise
         except Exception as exc:  # noqa: BLE001 - damaged midway: what decoded is used
-            if not acc.n and not held:
+            if not got and not held:
                 raise AudioLoadError(path, f"corrupt or unsupported codec ({exc})") from None
-        flush()
-        return acc.finish(min_duration)
-    finally:
-        container.close()
+        finally:
+            container.close()
+        if pending:
+            yield np.concatenate(pending, axis=1)
+
+    return Source(path, native, blocks())
+
+
+def stream_checked(source: Source, sr: int, *, min_duration: float) -> np.ndarray:
+    """Mono float32 at ``sr`` of a long file, refused as ``audio.load_checked`` refuses (too
+    short, silent, constant, non-finite): the one-shot path's samples (scaled by the
+    whole file's peak where it passes full scale), never the file whole at its source
+    rate."""
+    acc = _Mono(source.path, source.native, sr)
+    out = [acc.add(block) for block in source.blocks]
+    out.append(acc.flush())
+    acc.check(min_duration)
+    return _leveled(np.concatenate(out), acc.scale)
+
+
+def iter_checked(source: Source, sr: int, *, min_duration: float) -> Iterator[np.ndarray]:
+    """The same signal as :func:`stream_checked`, chunk by chunk as it decodes (bounded
+    memory, whatever the length); the refusals come at the end, after the last chunk.
+
+    One difference: a chunk is scaled by the peak *so far* (the whole file's is not known
+    yet), so a float file past full scale whose loudest sample is not in its first block
+    is heard slightly louder before it than the one-shot path hears it. Files within full
+    scale (all integer formats, nearly all lossy ones) are exactly the same samples."""
+    acc = _Mono(source.path, source.native, sr)
+    for block in source.blocks:
+        chunk = acc.add(block)
+        if len(chunk):
+            yield _leveled(chunk, acc.scale)
+    yield _leveled(acc.flush(), acc.scale)
+    acc.check(min_duration)
 
 
 def to_float_planar(arr: np.ndarray, fmt: str, channels: int) -> np.ndarray:

@@ -104,6 +104,14 @@ def add_jobs_arg(p, *, default: int | None = 1, help: str = JOBS_HELP) -> None:
     p.add_argument("--jobs", "-j", type=in_range(int, lo=1), default=default, help=help)
 
 
+def add_max_duration_arg(p, *, help: str = "decode at most this many seconds of each "
+                         "file, >= 0 (default %(default)s; 0: whole files)") -> None:
+    from ..audio import DEFAULT_MAX_DURATION
+
+    p.add_argument("--max-duration", type=in_range(float, lo=0), default=DEFAULT_MAX_DURATION,
+                   help=help)
+
+
 def add_cache_arg(p, *, default: str | None = "cache",
                   help: str = "feature cache folder (default ./cache)") -> None:
     p.add_argument("--cache-dir", default=default, help=help)

@@ -7,6 +7,7 @@ import sys
 
 from .common import (
     add_cache_arg,
+    add_max_duration_arg,
     add_model_args,
     add_open_set_args,
     check_outputs,
@@ -24,6 +25,9 @@ def add_arguments(p) -> None:
     p.add_argument("--explain", action="store_true",
                    help="also the 3 songs the model learned from that are most like each "
                         "song, with their genre and similarity (no audio needed)")
+    add_max_duration_arg(p, help="analyse at most the first this-many seconds of each file, "
+                         ">= 0 (default %(default)s; 0: whole files, an hour-long mix too: "
+                         "long files run block by block in bounded memory)")
     p.add_argument("--timeline", action="store_true",
                    help="show per-slice labels over time (table) / include them (json)")
     p.add_argument("--timeline-png", help="also draw the per-slice probabilities to this PNG")
@@ -74,7 +78,7 @@ def run(args) -> int:
         return run_ray(paths, cat.missing, args)
     clf = load_classifier(args.model, device=args.device, aggregate=args.aggregate,
                           precision=args.precision, tta=args.tta, explain=args.explain,
-                          **open_set_kwargs(args))
+                          max_duration=args.max_duration or None, **open_set_kwargs(args))
     warn_open_set(clf)
     results, errors = (predict_paths(clf, paths, top_k=args.top_k, jobs=args.jobs)
                        if paths else ([], []))
@@ -112,6 +116,11 @@ def run_ray(paths, missing, args) -> int:
                              "(or use --engine local for table/json/csv/zalo)")
     if args.tta:
         raise ParameterError("--tta is not available with --engine ray")
+    from ..audio import DEFAULT_MAX_DURATION
+
+    if args.max_duration != DEFAULT_MAX_DURATION:
+        raise ParameterError("--max-duration is not available with --engine ray (it reads "
+                             f"the first {DEFAULT_MAX_DURATION:g} s of each file)")
     if args.timeline_png:
         raise ParameterError("--timeline-png is not available with --engine ray (the "
                              "timelines are in the Parquet rows)")

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import sys
 
-from ..audio import DEFAULT_MAX_DURATION, DEFAULT_MIN_DURATION
+from ..audio import DEFAULT_MIN_DURATION
 from ..features.registry import BACKEND_NAMES
 from .common import (
     add_audio_dir_arg,
     add_cache_arg,
     add_feature_args,
     add_jobs_arg,
+    add_max_duration_arg,
     check_outputs,
     in_range,
     report,
@@ -31,9 +32,7 @@ def add_arguments(p) -> None:
     p.add_argument("--min-duration", type=in_range(float, lo=0), default=DEFAULT_MIN_DURATION,
                    help="refuse files shorter than this many seconds, >= 0 "
                         "(default %(default)s)")
-    p.add_argument("--max-duration", type=in_range(float, lo=0), default=DEFAULT_MAX_DURATION,
-                   help="decode at most this many seconds of each file, >= 0 (default "
-                        "%(default)s; 0: whole files)")
+    add_max_duration_arg(p)
     add_audio_dir_arg(p)
     p.add_argument("--backend", choices=list(BACKEND_NAMES), default=None,
                    help="feature backend (default fast; each has its own cache entries)")

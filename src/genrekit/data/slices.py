@@ -57,6 +57,53 @@ def grid_slices(X: np.ndarray, width: int, hop: int) -> tuple[np.ndarray, list[i
     return np.stack([Xp[..., s:s + width] for s in starts]), starts
 
 
+class SliceGrid:
+    """:func:`grid_slices` of features that arrive in blocks along time: each grid slice as
+    soon as its frames are in, the last (flush with the end, or wrap-padded for a song
+    shorter than a slice) at :meth:`finish`; the same slices and starts as
+    ``grid_slices`` of the whole, holding at most a slice's width of frames beyond the
+    next start."""
+
+    def __init__(self, width: int, hop: int):
+        if hop < 1:
+            raise ParameterError(f"slice hop must be >= 1 frame, got {hop}")
+        self.width, self.hop = width, hop
+        self.frames: np.ndarray | None = None  # held frames [C, F, n], from song frame f0
+        self.f0 = 0
+        self.T = 0  # frames received
+        self.next = 0  # next grid start
+        self.last = None  # last start given
+
+    def push(self, block: np.ndarray) -> list[tuple[int, np.ndarray]]:
+        """Take the next frames ``[C, F, n]``; return ``(start, slice)`` of the slices they
+        complete."""
+        self.frames = block if self.frames is None else np.concatenate([self.frames, block],
+                                                                       -1)
+        self.T += block.shape[-1]
+        out = []
+        while self.next + self.width <= self.T:
+            out.append(self._take(self.next))
+            self.next += self.hop
+        keep = max(self.f0, min(self.next, self.T - self.width))  # the flush slice's frames
+        self.frames, self.f0 = self.frames[..., keep - self.f0:], keep
+        return out
+
+    def finish(self) -> list[tuple[int, np.ndarray]]:
+        """The last slice once the song has ended (none if the grid already reached it)."""
+        if self.T == 0:
+            raise ParameterError("cannot slice a song with 0 frames")
+        if self.T < self.width:
+            return [(0, pad_to(self.frames, self.width))]
+        if self.last is not None and self.last + self.width >= self.T:
+            return []
+        return [self._take(self.T - self.width)]
+
+    def _take(self, start: int) -> tuple[int, np.ndarray]:
+        self.last = start
+        i = start - self.f0
+        return start, self.frames[..., i:i + self.width].copy()
+
+
 def random_crop(X: np.ndarray, width: int, rng: np.random.Generator) -> np.ndarray:
     """One slice at a random start (seeded through ``rng``)."""
     Xp = pad_to(X, width)

@@ -43,12 +43,24 @@ class FileJob:
                             max_duration=self.max_duration)
 
     def features(self, path) -> np.ndarray:
+        """Features ``[C, F, T]`` of ``path``; a long file's computed block by block as it
+        decodes (``features.stream``: the song is never held whole, only its features)."""
+        from ..audio import open_checked_stream
         from ..features import compute_features
         from ..features.registry import DEFAULT_BACKEND
+        from ..features.stream import FrameStream, streamable
 
         spec = self.feature_spec
-        return compute_features(self.decode(path), spec.sr, spec,
-                                backend=self.backend or DEFAULT_BACKEND)
+
+        def compute(y):
+            return compute_features(y, spec.sr, spec, backend=self.backend or DEFAULT_BACKEND)
+
+        if streamable(spec):
+            chunks = open_checked_stream(path, spec.sr, min_duration=self.min_duration,
+                                         max_duration=self.max_duration)
+            if chunks is not None:
+                return np.concatenate(list(FrameStream(spec, 2048, compute).run(chunks)), -1)
+        return compute(self.decode(path))
 
 
 def open_catalog_job(cache_dir, spec: FeatureSpec, *, dtype: str, min_duration: float,

@@ -38,25 +38,35 @@ def song_slice_outputs(runner: Runner, feats: list[np.ndarray], *, width: int, h
         slices.append(S)
         starts.append(st)
         owner += [i] * len(st)
-    allS = np.concatenate(slices)
-    E = None
-    if embeddings and getattr(runner, "embeds", False):
-        outs = [runner.run(allS[b:b + batch_size]) for b in range(0, len(allS), batch_size)]
-        P = np.concatenate([p for p, _ in outs])
-        E = np.concatenate([z for _, z in outs])
-    else:
-        P = run_batched(runner, allS, batch_size)
-    if tta:  # the mean over pitch-shifted copies of every slice
-        F = allS.shape[2]
-        shifts = [k for k in range(-tta, tta + 1) if k]
-        for k in shifts:
-            P = P + run_batched(runner, allS[:, :, np.clip(np.arange(F) - k, 0, F - 1), :],
-                                batch_size)
-        P = P / (1 + len(shifts))
+    P, E = slice_batch_outputs(runner, np.concatenate(slices), batch_size=batch_size,
+                               tta=tta, embeddings=embeddings)
     owner = np.asarray(owner)
     per_song = [owner == i for i in range(len(feats))]
     return ([P[m] for m in per_song], starts,
             None if E is None else [E[m] for m in per_song])
+
+
+def slice_batch_outputs(runner: Runner, S: np.ndarray, *, batch_size: int, tta: int = 0,
+                        embeddings: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+    """``(probabilities [N, K], embeddings [N, D] or None)`` of slices ``S [N, C, F, W]``
+    through ``runner`` in batches of ``batch_size``; the embeddings from the same pass (the
+    unshifted slices) where the runner has them (``runner.run``). ``tta``: probabilities
+    averaged over pitch shifts of 1..tta mel bins too."""
+    E = None
+    if embeddings and getattr(runner, "embeds", False):
+        outs = [runner.run(S[b:b + batch_size]) for b in range(0, len(S), batch_size)]
+        P = np.concatenate([p for p, _ in outs])
+        E = np.concatenate([z for _, z in outs])
+    else:
+        P = run_batched(runner, S, batch_size)
+    if tta:  # the mean over pitch-shifted copies of every slice
+        F = S.shape[2]
+        shifts = [k for k in range(-tta, tta + 1) if k]
+        for k in shifts:
+            P = P + run_batched(runner, S[:, :, np.clip(np.arange(F) - k, 0, F - 1), :],
+                                batch_size)
+        P = P / (1 + len(shifts))
+    return P, E
 
 
 def score_songs(slice_probs: list[np.ndarray], rule: str) -> np.ndarray:

@@ -268,24 +268,94 @@ class GenreClassifier(ClassifierBase):
                          batch_size: int | None = None) -> list[Prediction]:
         """Predictions of songs whose features ``[C, F, T]`` are computed already (e.g. read
         from the feature cache), slices batched across songs."""
-        from .aggregate import aggregate
-
         if not songs:
             return []
         Ps, sts, Es = self.slice_outputs([X for _, X in songs], batch_size)
         Es = Es or [None] * len(songs)
+        return [self._song(path, P, st, E, X.shape[-1], top_k)
+                for (path, X), P, st, E in zip(songs, Ps, sts, Es, strict=True)]
+
+    def _song(self, path, P: np.ndarray, starts: list[int], E: np.ndarray | None,
+              frames: int, top_k: int) -> Prediction:
+        """One song's prediction from its slices' probabilities ``P``, start frames,
+        embeddings ``E`` (or None) and its length in frames."""
+        from .aggregate import aggregate
+
         fps = self.spec.frames_per_second
-        out = []
-        for (path, X), P, st, E in zip(songs, Ps, sts, Es, strict=True):
-            duration = X.shape[-1] / fps
-            timeline = slice_timeline(P, st, self.classes_, width=self.width, fps=fps,
-                                      duration=duration)
-            song = aggregate(P, self.rule)
-            z = None if E is None else E.mean(0)  # what the head and the novelty model read
-            out.append(make_prediction(song, self.classes_, top_k=top_k, timeline=timeline,
-                                       duration=duration, rule=self.rule, path=path,
-                                       embedding=z, **self.judge(song, z)))
-        return out
+        duration = frames / fps
+        timeline = slice_timeline(P, starts, self.classes_, width=self.width, fps=fps,
+                                  duration=duration)
+        song = aggregate(P, self.rule)
+        z = None if E is None else E.mean(0)  # what the head and the novelty model read
+        return make_prediction(song, self.classes_, top_k=top_k, timeline=timeline,
+                               duration=duration, rule=self.rule, path=path, embedding=z,
+                               **self.judge(song, z))
+
+    # --- long files: block by block -------------------------------------------------------
+    @property
+    def streams(self) -> bool:
+        """Whether long files run block by block (:meth:`predict_long`): features computed
+        frame by frame on the CPU (``features.stream.streamable``)."""
+        from ..features.stream import streamable
+
+        return self.feature_backend != "torch" and streamable(self.spec)
+
+    def predict_long(self, path, *, top_k: int = 3) -> Prediction | None:
+        """The prediction of a long file (over ``audio_stream.STREAM_ABOVE`` s), decoded in
+        a background thread while the model runs on the slices already complete: memory
+        bounded by a block whatever the length (``max_duration=None`` for an hour-long mix),
+        the same slices, batches and song label as :meth:`predict_features` of the whole
+        song's features. None when the file is not long (or this classifier does not
+        stream): then :meth:`predict` reads it whole.
+
+        Raises:
+            AudioLoadError: as ``load_checked`` (refusals after the last block).
+        """
+        from ..audio import open_checked_stream
+        from ..data.slices import SliceGrid
+        from ..engine.prefetch import read_ahead
+        from ..features.stream import FrameStream
+        from .apply import slice_batch_outputs
+
+        if not self.streams:
+            return None
+        job = self.file_job
+        chunks = open_checked_stream(path, self.spec.sr, min_duration=job.min_duration,
+                                     max_duration=job.max_duration)
+        if chunks is None:
+            return None
+        frames = FrameStream(self.spec, self.batch_size * self.width, self.features_from_audio)
+        grid = SliceGrid(self.width, self.hop)
+        embed = self.open_set is not None or self.keep_embeddings
+        pending, starts, Ps, Es = [], [], [], []
+
+        def run(n):
+            batch, pending[:n] = pending[:n], []
+            starts.extend(st for st, _ in batch)
+            P, E = slice_batch_outputs(self.runner, np.stack([S for _, S in batch]),
+                                       batch_size=self.batch_size, tta=self.tta,
+                                       embeddings=embed)
+            Ps.append(P)
+            Es.append(E)
+
+        for block in frames.run(read_ahead(chunks)):
+            pending += grid.push(block)
+            while len(pending) >= self.batch_size:
+                run(self.batch_size)
+        pending += grid.finish()
+        while pending:
+            run(self.batch_size)
+        E = None if Es[0] is None else np.concatenate(Es)
+        return self._song(path, np.concatenate(Ps), starts, E, grid.T, top_k)
+
+    def predict(self, path_or_array, sr: int | None = None, *, top_k: int = 3) -> Prediction:
+        """The genre of one file (a long one block by block: :meth:`predict_long`) or of an
+        array at rate ``sr``."""
+        if isinstance(path_or_array, (str, Path)):
+            pred = self.predict_long(path_or_array, top_k=top_k)
+            if pred is not None:
+                return pred
+        return super().predict(path_or_array, sr, top_k=top_k)
 
     def predict_many(self, paths: Iterable, *, top_k: int = 3, jobs: int = 1,
                      songs_per_batch: int = 8, batch_size: int | None = None,
@@ -295,12 +365,47 @@ class GenreClassifier(ClassifierBase):
 
         Decoding and features run in ``jobs`` worker processes; the model sees batches of
         ``batch_size`` slices (default: the model's ``inference_batch_size``, see
-        ``self.batch_size``) drawn from ``songs_per_batch`` songs at a time. A bad file
-        yields its error and the rest go on.
+        ``self.batch_size``) drawn from ``songs_per_batch`` songs at a time. With one job,
+        a long file runs block by block in this process (:meth:`predict_long`: bounded
+        memory, decode overlapped with the model). A bad file yields its error and the rest
+        go on.
         """
+        paths = [str(p) for p in paths]
+        if jobs > 1 or not self.streams:
+            yield from self._predict_groups(paths, top_k, jobs, songs_per_batch, batch_size,
+                                            progress)
+            return
+        from ..engine.jobs import failure_reason
+
+        short = []
+
+        def flush():
+            yield from self._predict_groups(short, top_k, 1, songs_per_batch, batch_size,
+                                            progress)
+            short.clear()
+
+        for p in paths:
+            try:
+                pred, err = self.predict_long(p, top_k=top_k), None
+            except Exception as exc:  # noqa: BLE001 - one line for this file, the rest go on
+                pred, err = None, failure_reason(exc)
+            if pred is None and err is None:
+                short.append(p)
+                if len(short) == songs_per_batch:
+                    yield from flush()
+                continue
+            yield from flush()  # the short files before it, in input order
+            if progress:
+                progress(p, "failed" if err else "done")
+            yield p, pred, err
+        yield from flush()
+
+    def _predict_groups(self, paths: list[str], top_k, jobs, songs_per_batch, batch_size,
+                        progress):
+        """:meth:`predict_many` of whole files: decoded (and featurised) by ``jobs``
+        workers, the model over groups of ``songs_per_batch`` songs."""
         from ..engine.stream import decode_stream
 
-        paths = [str(p) for p in paths]
         on_gpu = self.feature_backend == "torch"  # else workers compute features on CPU
         for group in decode_stream(paths, self.file_job, jobs, songs_per_batch,
                                    features=not on_gpu):
