@@ -192,11 +192,11 @@ def main():
     if a.before:
         src = before_tree(a.before, Path(tempfile.gettempdir()) / f"genrekit-{a.before}")
         benv = {**env, "PYTHONPATH": str(src)}
-    if a.set is not None:  # the current code only (the sides below); cold CLI with --set
-        env["GENREKIT_BENCH_SET"] = str(a.set)
         name = f"before ({a.before}, float)"
         procs[name] = Side(GENREKIT_SIDE, "-", *paths, env=benv)
         colds[name] = [sys.executable, "-m", "genrekit.cli", "predict", clip], benv
+    if a.set is not None:  # the current code only (the sides below); cold CLI with --set
+        env["GENREKIT_BENCH_SET"] = str(a.set)
     if shipped_graph != str(DEFAULT_ONNX):  # an int8 graph ships: the float one beside it
         procs["float ONNX now"] = Side(GENREKIT_SIDE, str(DEFAULT_ONNX), *paths)
         colds["float ONNX now"] = ([sys.executable, "-m", "genrekit.cli", "predict", clip,

@@ -115,3 +115,15 @@ def test_a_file_shorter_than_its_header_says_gives_no_stale_audio(tmp_path):
     want = one_shot(p, 16000)
     assert got.shape == want.shape and len(got) < 9 * 16000
     np.testing.assert_allclose(got, want, rtol=0, atol=5e-7)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_samples_in_a_long_file_are_refused(bad, tmp_path):
+    import soundfile as sf
+
+    y = music()
+    y[5 * SR, 1] = bad
+    p = tmp_path / "bad.wav"
+    sf.write(p, y, SR, subtype="FLOAT")
+    with pytest.raises(AudioLoadError, match="NaN or infinity"):
+        load_checked(p, 16000)

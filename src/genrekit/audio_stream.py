@@ -71,11 +71,12 @@ class _Mono:
 
     def add(self, block: np.ndarray) -> np.ndarray:
         """The resampled mono chunk of ``block`` (as recorded: not scaled)."""
-        if not np.all(np.isfinite(block)):
-            raise AudioLoadError(self.path, "corrupt: decoded samples contain NaN or infinity")
         if not block.shape[1]:
             return np.zeros(0, np.float32)
-        self.peak = max(self.peak, float(block.max()), -float(block.min()))
+        hi, lo = float(block.max()), float(block.min())  # NaN and infinity show here too
+        if not (np.isfinite(hi) and np.isfinite(lo)):
+            raise AudioLoadError(self.path, "corrupt: decoded samples contain NaN or infinity")
+        self.peak = max(self.peak, hi, -lo)
         mono = mono_sum(block)
         self.lo, self.hi = min(self.lo, float(mono.min())), max(self.hi, float(mono.max()))
         self.n += len(mono)
