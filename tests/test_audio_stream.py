@@ -127,3 +127,17 @@ def test_non_finite_samples_in_a_long_file_are_refused(bad, tmp_path):
     sf.write(p, y, SR, subtype="FLOAT")
     with pytest.raises(AudioLoadError, match="NaN or infinity"):
         load_checked(p, 16000)
+
+
+def test_a_long_file_libsndfile_cannot_open_streams_through_pyav(monkeypatch, tmp_path):
+    """An mp3 where the installed libsndfile has no mpg123: FFmpeg streams it instead."""
+    import soundfile as sf
+
+    p = Path(write(tmp_path / "a.mp3", music(), sr=SR))
+
+    def no_mp3(*a, **k):
+        raise sf.LibsndfileError(1, "File contains data in an unknown format")
+
+    monkeypatch.setattr(sf, "info", no_mp3)
+    source = audio_stream.open_source(p, {".mp3"}, None)
+    assert source is not None and len(np.concatenate(list(source.blocks), 1).T) > 7 * SR

@@ -180,3 +180,18 @@ def test_no_cap_reads_the_whole_long_file(long_after_3s, tmp_path):
     assert capped.duration == pytest.approx(9.0, abs=0.02)
     assert whole.duration == pytest.approx(16.0, abs=0.02)
     assert whole.timeline[-1].end == pytest.approx(16.0, abs=0.02)
+
+
+def test_cli_max_duration_zero_gives_the_whole_long_file(long_after_3s, tmp_path, capsys):
+    import json
+
+    from genrekit.cli import main
+
+    p = write(tmp_path / "mix.flac", music(16.0), sr=44100)
+    assert main(["predict", p, "--max-duration", "0", "--format", "json", "--timeline"]) == 0
+    pred = json.loads(capsys.readouterr().out)["predictions"][0]
+    assert pred["duration"] == pytest.approx(16.0, abs=0.02)
+    assert pred["timeline"][-1]["end"] == pytest.approx(16.0, abs=0.02)
+    assert main(["predict", p, "--max-duration", "6", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["predictions"][0]["duration"] == \
+        pytest.approx(6.0, abs=0.02)

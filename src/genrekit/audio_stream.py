@@ -131,12 +131,12 @@ def open_source(path: Path, soundfile_exts, max_duration: float | None) -> Sourc
 
 
 def _soundfile_source(path: Path, max_duration):
-    try:
-        import soundfile as sf
+    import soundfile as sf
 
+    try:
         info = sf.info(str(path))
-    except Exception:  # noqa: BLE001 - the one-shot path reports what is wrong
-        return None
+    except Exception:  # noqa: BLE001 - e.g. an mp3 and a libsndfile older than 1.1: FFmpeg
+        return _pyav_source(path, max_duration)
     if info.frames <= 0 or info.samplerate <= 0 or info.frames / info.samplerate <= STREAM_ABOVE:
         return None
     native = info.samplerate
