@@ -181,30 +181,39 @@ def _pyav_source(path: Path, max_duration):
     limit = None if not max_duration else int(round(max_duration * native))
 
     def blocks():
-        pending, held, got = [], 0, 0  # frames gathered into blocks: a resampler call per
-        per_block = int(BLOCK_SECONDS * native)  # frame (1024 samples) costs more than it saves
+        # frames (1024 samples) gathered in FFmpeg's own FIFO and taken out 10 s at a time:
+        # a resampler call, or even a numpy array, per frame costs more than it saves
+        fifo, got = av.AudioFifo(), 0
+        per_block = int(BLOCK_SECONDS * native)
+
+        def take(n):
+            frame = fifo.read(n)
+            return to_float_planar(frame.to_ndarray(), frame.format.name,
+                                   len(frame.layout.channels))
+
+        def wanted():
+            return per_block if limit is None else min(per_block, limit - got)
+
         try:
             for frame in container.decode(streams[0]):
-                block = to_float_planar(frame.to_ndarray(), frame.format.name,
-                                        len(frame.layout.channels))
-                if limit is not None:
-                    block = block[:, : limit - got - held]
-                pending.append(block)
-                held += block.shape[1]
-                if held >= per_block:
-                    yield np.concatenate(pending, axis=1)
-                    pending, got, held = [], got + held, 0
-                if limit is not None and got + held >= limit:
+                frame.pts = None  # a gap in the timestamps is no reason to stop
+                fifo.write(frame)
+                while wanted() > 0 and fifo.samples >= wanted():
+                    n = wanted()
+                    yield take(n)
+                    got += n
+                if limit is not None and got >= limit:
                     break
         except AudioLoadError:
             raise
         except Exception as exc:  # noqa: BLE001 - damaged midway: what decoded is used
-            if not got and not held:
+            if not got and not fifo.samples:
                 raise AudioLoadError(path, f"corrupt or unsupported codec ({exc})") from None
         finally:
             container.close()
-        if pending:
-            yield np.concatenate(pending, axis=1)
+        rest = fifo.samples if limit is None else min(fifo.samples, limit - got)
+        if rest > 0:
+            yield take(rest)
 
     return Source(path, native, blocks())
 
