@@ -203,6 +203,8 @@ class GenreClassifier(ClassifierBase):
     def features(self, path_or_array, sr: int | None = None) -> np.ndarray:
         """Features ``[C, F, T]`` of a file, or of an array at rate ``sr`` (required)."""
         if isinstance(path_or_array, (str, Path)):
+            if self.feature_backend != "torch":  # a long file's block by block, never whole
+                return self.file_job.features(path_or_array)
             y = self.file_job.decode(path_or_array)
         else:
             y = array_audio(path_or_array, sr, self.spec.sr, max_duration=self.max_duration)
