@@ -141,3 +141,17 @@ def test_a_long_file_libsndfile_cannot_open_streams_through_pyav(monkeypatch, tm
     monkeypatch.setattr(sf, "info", no_mp3)
     source = audio_stream.open_source(p, {".mp3"}, None)
     assert source is not None and len(np.concatenate(list(source.blocks), 1).T) > 7 * SR
+
+
+def test_a_long_file_unreadable_from_its_first_block_is_one_clean_error(monkeypatch,
+                                                                         tmp_path):
+    import soundfile as sf
+
+    p = Path(write(tmp_path / "a.flac", music(), sr=SR))
+
+    def broken(self, *a, **k):
+        raise sf.LibsndfileError(1, "Internal error")
+
+    monkeypatch.setattr(sf.SoundFile, "read", broken)
+    with pytest.raises(AudioLoadError, match="corrupt"):
+        load_checked(p, 16000)

@@ -157,9 +157,9 @@ def _soundfile_source(path: Path, max_duration):
                     yield block.T
             except AudioLoadError:
                 raise
-            except Exception:  # noqa: BLE001 - a file damaged midway: what decoded is used
+            except Exception as exc:  # noqa: BLE001 - damaged midway: what decoded is used
                 if not got:
-                    raise
+                    raise AudioLoadError(path, f"corrupt ({str(exc)[:160]})") from None
 
     return Source(path, native, blocks())
 
