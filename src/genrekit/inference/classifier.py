@@ -274,10 +274,10 @@ class GenreClassifier(ClassifierBase):
             return []
         Ps, sts, Es = self.slice_outputs([X for _, X in songs], batch_size)
         Es = Es or [None] * len(songs)
-        return [self._song(path, P, st, E, X.shape[-1], top_k)
+        return [self.song_prediction(path, P, st, E, X.shape[-1], top_k)
                 for (path, X), P, st, E in zip(songs, Ps, sts, Es, strict=True)]
 
-    def _song(self, path, P: np.ndarray, starts: list[int], E: np.ndarray | None,
+    def song_prediction(self, path, P: np.ndarray, starts: list[int], E: np.ndarray | None,
               frames: int, top_k: int) -> Prediction:
         """One song's prediction from its slices' probabilities ``P``, start frames,
         embeddings ``E`` (or None) and its length in frames."""
@@ -303,52 +303,12 @@ class GenreClassifier(ClassifierBase):
         return self.feature_backend != "torch" and streamable(self.spec)
 
     def predict_long(self, path, *, top_k: int = 3) -> Prediction | None:
-        """The prediction of a long file (over ``audio_stream.STREAM_ABOVE`` s), decoded in
-        a background thread while the model runs on the slices already complete: memory
-        bounded by a block whatever the length (``max_duration=None`` for an hour-long mix),
-        the same slices, batches and song label as :meth:`predict_features` of the whole
-        song's features. None when the file is not long (or this classifier does not
-        stream): then :meth:`predict` reads it whole.
+        """A long file's prediction block by block (``inference.long_files``: bounded
+        memory, decode overlapped with the model, the same result as the whole song's
+        features); None when the file is not long or this classifier does not stream."""
+        from .long_files import predict_long
 
-        Raises:
-            AudioLoadError: as ``load_checked`` (refusals after the last block).
-        """
-        from ..audio import open_checked_stream
-        from ..data.slices import SliceGrid
-        from ..engine.prefetch import read_ahead
-        from ..features.stream import FrameStream
-        from .apply import slice_batch_outputs
-
-        if not self.streams:
-            return None
-        job = self.file_job
-        chunks = open_checked_stream(path, self.spec.sr, min_duration=job.min_duration,
-                                     max_duration=job.max_duration)
-        if chunks is None:
-            return None
-        frames = FrameStream(self.spec, self.batch_size * self.width, self.features_from_audio)
-        grid = SliceGrid(self.width, self.hop)
-        embed = self.open_set is not None or self.keep_embeddings
-        pending, starts, Ps, Es = [], [], [], []
-
-        def run(n):
-            batch, pending[:n] = pending[:n], []
-            starts.extend(st for st, _ in batch)
-            P, E = slice_batch_outputs(self.runner, np.stack([S for _, S in batch]),
-                                       batch_size=self.batch_size, tta=self.tta,
-                                       embeddings=embed)
-            Ps.append(P)
-            Es.append(E)
-
-        for block in frames.run(read_ahead(chunks)):
-            pending += grid.push(block)
-            while len(pending) >= self.batch_size:
-                run(self.batch_size)
-        pending += grid.finish()
-        while pending:
-            run(self.batch_size)
-        E = None if Es[0] is None else np.concatenate(Es)
-        return self._song(path, np.concatenate(Ps), starts, E, grid.T, top_k)
+        return predict_long(self, path, top_k=top_k) if self.streams else None
 
     def predict(self, path_or_array, sr: int | None = None, *, top_k: int = 3) -> Prediction:
         """The genre of one file (a long one block by block: :meth:`predict_long`) or of an
@@ -374,36 +334,16 @@ class GenreClassifier(ClassifierBase):
         """
         paths = [str(p) for p in paths]
         if jobs > 1 or not self.streams:
-            yield from self._predict_groups(paths, top_k, jobs, songs_per_batch, batch_size,
-                                            progress)
+            yield from self.predict_groups(paths, top_k, jobs, songs_per_batch, batch_size,
+                                           progress)
             return
-        from ..engine.jobs import failure_reason
+        from .long_files import predict_in_turn
 
-        short = []
+        yield from predict_in_turn(self, paths, top_k=top_k, songs_per_batch=songs_per_batch,
+                                   batch_size=batch_size, progress=progress)
 
-        def flush():
-            yield from self._predict_groups(short, top_k, 1, songs_per_batch, batch_size,
-                                            progress)
-            short.clear()
-
-        for p in paths:
-            try:
-                pred, err = self.predict_long(p, top_k=top_k), None
-            except Exception as exc:  # noqa: BLE001 - one line for this file, the rest go on
-                pred, err = None, failure_reason(exc)
-            if pred is None and err is None:
-                short.append(p)
-                if len(short) == songs_per_batch:
-                    yield from flush()
-                continue
-            yield from flush()  # the short files before it, in input order
-            if progress:
-                progress(p, "failed" if err else "done")
-            yield p, pred, err
-        yield from flush()
-
-    def _predict_groups(self, paths: list[str], top_k, jobs, songs_per_batch, batch_size,
-                        progress):
+    def predict_groups(self, paths: list[str], top_k, jobs, songs_per_batch, batch_size,
+                       progress):
         """:meth:`predict_many` of whole files: decoded (and featurised) by ``jobs``
         workers, the model over groups of ``songs_per_batch`` songs."""
         from ..engine.stream import decode_stream
