@@ -271,22 +271,28 @@ def load_checked(path, sr: int, *, min_duration: float = DEFAULT_MIN_DURATION,
     source = open_source(path, SOUNDFILE_EXTS, max_duration)
     if source is not None:  # long: in blocks, never whole at the source rate
         return stream_checked(source, sr, min_duration=min_duration)
-    y, native_sr = _decode(path, 0.0, max_duration)
-    return _checked_at_rate(y, native_sr, sr, path, min_duration)
+    return _load_whole(path, sr, min_duration, max_duration)
 
 
-def open_checked_stream(path, sr: int, *, min_duration: float = DEFAULT_MIN_DURATION,
-                        max_duration: float | None = DEFAULT_MAX_DURATION):
-    """A long file's mono float32 chunks at ``sr`` as they decode
-    (``audio_stream.iter_checked``: bounded memory at any length, the refusals of
-    :func:`load_checked` after the last chunk), or None for a file that is not long (then
-    :func:`load_checked` reads it whole)."""
+def open_checked(path, sr: int, *, min_duration: float = DEFAULT_MIN_DURATION,
+                 max_duration: float | None = DEFAULT_MAX_DURATION):
+    """What :func:`load_checked` gives, for a consumer that can take a long file in
+    pieces: a short file's samples (one array), or a long file's mono float32 chunks at
+    ``sr`` as they decode (an iterator: ``audio_stream.iter_checked``, bounded memory at any
+    length, the refusals after the last chunk). The file is probed once."""
     path = Path(path)
     check_regular_file(path)
     from .audio_stream import iter_checked, open_source
 
     source = open_source(path, SOUNDFILE_EXTS, max_duration)
-    return None if source is None else iter_checked(source, sr, min_duration=min_duration)
+    if source is not None:
+        return iter_checked(source, sr, min_duration=min_duration)
+    return _load_whole(path, sr, min_duration, max_duration)
+
+
+def _load_whole(path: Path, sr: int, min_duration: float, max_duration: float | None):
+    y, native_sr = _decode(path, 0.0, max_duration)
+    return _checked_at_rate(y, native_sr, sr, path, min_duration)
 
 
 def _checked_at_rate(y: np.ndarray, native_sr: int, sr: int, name, min_duration: float):

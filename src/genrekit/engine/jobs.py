@@ -45,7 +45,7 @@ class FileJob:
     def features(self, path) -> np.ndarray:
         """Features ``[C, F, T]`` of ``path``; a long file's computed block by block as it
         decodes (``features.stream``: the song is never held whole, only its features)."""
-        from ..audio import open_checked_stream
+        from ..audio import open_checked
         from ..features import compute_features
         from ..features.registry import DEFAULT_BACKEND
         from ..features.stream import FrameStream, streamable
@@ -55,12 +55,13 @@ class FileJob:
         def compute(y):
             return compute_features(y, spec.sr, spec, backend=self.backend or DEFAULT_BACKEND)
 
-        if streamable(spec):
-            chunks = open_checked_stream(path, spec.sr, min_duration=self.min_duration,
-                                         max_duration=self.max_duration)
-            if chunks is not None:
-                return np.concatenate(list(FrameStream(spec, 2048, compute).run(chunks)), -1)
-        return compute(self.decode(path))
+        if not streamable(spec):
+            return compute(self.decode(path))
+        y = open_checked(path, spec.sr, min_duration=self.min_duration,
+                         max_duration=self.max_duration)
+        if isinstance(y, np.ndarray):
+            return compute(y)
+        return np.concatenate(list(FrameStream(spec, 2048, compute).run(y)), -1)
 
 
 def open_catalog_job(cache_dir, spec: FeatureSpec, *, dtype: str, min_duration: float,

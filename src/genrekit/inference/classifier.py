@@ -296,27 +296,20 @@ class GenreClassifier(ClassifierBase):
     # --- long files: block by block -------------------------------------------------------
     @property
     def streams(self) -> bool:
-        """Whether long files run block by block (:meth:`predict_long`): features computed
-        frame by frame on the CPU (``features.stream.streamable``)."""
+        """Whether long files run block by block (``inference.long_files``): features
+        computed frame by frame on the CPU (``features.stream.streamable``)."""
         from ..features.stream import streamable
 
         return self.feature_backend != "torch" and streamable(self.spec)
 
-    def predict_long(self, path, *, top_k: int = 3) -> Prediction | None:
-        """A long file's prediction block by block (``inference.long_files``: bounded
-        memory, decode overlapped with the model, the same result as the whole song's
-        features); None when the file is not long or this classifier does not stream."""
-        from .long_files import predict_long
-
-        return predict_long(self, path, top_k=top_k) if self.streams else None
-
     def predict(self, path_or_array, sr: int | None = None, *, top_k: int = 3) -> Prediction:
-        """The genre of one file (a long one block by block: :meth:`predict_long`) or of an
-        array at rate ``sr``."""
-        if isinstance(path_or_array, (str, Path)):
-            pred = self.predict_long(path_or_array, top_k=top_k)
-            if pred is not None:
-                return pred
+        """The genre of one file (a long one block by block: ``inference.long_files``,
+        bounded memory, decode overlapped with the model, the same result as its whole
+        features) or of an array at rate ``sr``."""
+        if isinstance(path_or_array, (str, Path)) and self.streams:
+            from .long_files import predict_file
+
+            return predict_file(self, path_or_array, top_k=top_k)
         return super().predict(path_or_array, sr, top_k=top_k)
 
     def predict_many(self, paths: Iterable, *, top_k: int = 3, jobs: int = 1,
@@ -328,8 +321,8 @@ class GenreClassifier(ClassifierBase):
         Decoding and features run in ``jobs`` worker processes; the model sees batches of
         ``batch_size`` slices (default: the model's ``inference_batch_size``, see
         ``self.batch_size``) drawn from ``songs_per_batch`` songs at a time. With one job,
-        a long file runs block by block in this process (:meth:`predict_long`: bounded
-        memory, decode overlapped with the model). A bad file yields its error and the rest
+        a long file runs block by block in this process (``inference.long_files``:
+        bounded memory, decode overlapped with the model). A bad file yields its error and the rest
         go on.
         """
         paths = [str(p) for p in paths]

@@ -4,7 +4,7 @@ memory is bounded by a block whatever the length (an hour-long mix with
 ``max_duration=None``), with the same slices, batches and result as the whole song's
 features (``GenreClassifier.predict_features``).
 
-Data flow: ``audio.open_checked_stream`` (mono chunks at the model's rate, read ahead by
+Data flow: ``audio.open_checked`` (mono chunks at the model's rate, read ahead by
 ``engine.prefetch.read_ahead``) -> ``features.stream.FrameStream`` (blocks of frames) ->
 ``data.slices.SliceGrid`` (grid slices) -> ``apply.slice_batch_outputs`` (the runner, a
 batch at a time) -> ``GenreClassifier.song_prediction`` (aggregate, timeline, open set).
@@ -17,25 +17,37 @@ import numpy as np
 from .prediction import Prediction
 
 
-def predict_long(clf, path, *, top_k: int = 3) -> Prediction | None:
-    """``clf``'s prediction of a long file (over ``audio_stream.STREAM_ABOVE`` s), or None
-    when the file is not long (then ``clf.predict`` reads it whole). ``clf`` must stream
-    (``GenreClassifier.streams``).
+def predict_file(clf, path, *, top_k: int = 3) -> Prediction:
+    """``clf``'s prediction of one file, probed once: a long one (over
+    ``audio_stream.STREAM_ABOVE`` s) block by block, a short one from its whole features.
+    ``clf`` must stream (``GenreClassifier.streams``).
 
     Raises:
-        AudioLoadError: as ``audio.load_checked`` (its refusals after the last block).
+        AudioLoadError: as ``audio.load_checked`` (a long file's refusals after its last
+            block).
     """
-    from ..audio import open_checked_stream
+    y = _open(clf, path)
+    if isinstance(y, np.ndarray):
+        return clf.predict_features([(path, clf.features_from_audio(y))], top_k=top_k)[0]
+    return predict_chunks(clf, path, y, top_k=top_k)
+
+
+def _open(clf, path):
+    from ..audio import open_checked
+
+    job = clf.file_job
+    return open_checked(path, clf.spec.sr, min_duration=job.min_duration,
+                        max_duration=job.max_duration)
+
+
+def predict_chunks(clf, path, chunks, *, top_k: int = 3) -> Prediction:
+    """The prediction of a long file from its chunks (``audio.open_checked``), read ahead
+    in a thread while the model runs on the slices already complete."""
     from ..data.slices import SliceGrid
     from ..engine.prefetch import read_ahead
     from ..features.stream import FrameStream
     from .apply import slice_batch_outputs
 
-    job = clf.file_job
-    chunks = open_checked_stream(path, clf.spec.sr, min_duration=job.min_duration,
-                                 max_duration=job.max_duration)
-    if chunks is None:
-        return None
     # blocks of whole batches of slices (a multiple of the slice width: see FrameStream)
     frames = FrameStream(clf.spec, clf.batch_size * clf.width, clf.features_from_audio)
     grid = SliceGrid(clf.width, clf.hop)
@@ -63,28 +75,37 @@ def predict_long(clf, path, *, top_k: int = 3) -> Prediction | None:
 
 def predict_in_turn(clf, paths: list[str], *, top_k: int, songs_per_batch: int,
                     batch_size: int | None, progress):
-    """``clf.predict_many`` with one job: each long file block by block as it comes, the
-    short ones between them in groups (``clf.predict_groups``), results in input order."""
+    """``clf.predict_many`` with one job, in this process: each file probed and decoded
+    once; a long one block by block as it comes, the short ones between them batched
+    ``songs_per_batch`` songs at a time; results in input order."""
     from ..engine.jobs import failure_reason
 
-    short = []
+    group = []  # (path, features or None, error or None)
 
     def flush():
-        yield from clf.predict_groups(short, top_k, 1, songs_per_batch, batch_size, progress)
-        short.clear()
+        good = [(p, X) for p, X, err in group if err is None]
+        preds = clf.predict_features(good, top_k=top_k, batch_size=batch_size)
+        results = dict(zip([p for p, _ in good], preds, strict=True))
+        for p, _, err in group:
+            if progress:
+                progress(p, "failed" if err else "done")
+            yield p, results.get(p), err
+        group.clear()
 
     for p in paths:
         try:
-            pred, err = clf.predict_long(p, top_k=top_k), None
+            y = _open(clf, p)
+            if isinstance(y, np.ndarray):
+                group.append((p, clf.features_from_audio(y), None))
+            else:
+                yield from flush()  # the files before it, in input order
+                pred = predict_chunks(clf, p, y, top_k=top_k)
+                if progress:
+                    progress(p, "done")
+                yield p, pred, None
+                continue
         except Exception as exc:  # noqa: BLE001 - one line for this file, the rest go on
-            pred, err = None, failure_reason(exc)
-        if pred is None and err is None:
-            short.append(p)
-            if len(short) == songs_per_batch:
-                yield from flush()
-            continue
-        yield from flush()  # the short files before it, in input order
-        if progress:
-            progress(p, "failed" if err else "done")
-        yield p, pred, err
+            group.append((p, None, failure_reason(exc)))
+        if len(group) >= songs_per_batch:
+            yield from flush()
     yield from flush()
