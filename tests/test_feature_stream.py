@@ -202,3 +202,22 @@ def test_cli_max_duration_zero_gives_the_whole_long_file(long_after_3s, tmp_path
     assert main(["predict", p, "--max-duration", "6", "--format", "json"]) == 0
     assert json.loads(capsys.readouterr().out)["predictions"][0]["duration"] == \
         pytest.approx(6.0, abs=0.02)
+
+
+def test_a_model_error_midway_stops_the_decode_thread(clf, long_after_3s, monkeypatch,
+                                                      tmp_path):
+    from genrekit.inference import long_files
+
+    p = write(tmp_path / "long.flac", music(30.0), sr=44100)
+    calls = []
+
+    def failing(*a, **k):
+        calls.append(1)
+        raise RuntimeError("model failed")
+
+    monkeypatch.setattr("genrekit.inference.apply.slice_batch_outputs", failing)
+    with pytest.raises(RuntimeError, match="model failed"):
+        long_files.predict_file(clf, p)
+    assert calls and not any(t.name == "genrekit-read-ahead" for t in threading.enumerate())
+    out = list(clf.predict_many([p]))  # predict_many: one line for the file
+    assert out[0][1] is None and "model failed" in out[0][2]

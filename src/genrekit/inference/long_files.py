@@ -62,10 +62,14 @@ def predict_chunks(clf, path, chunks, *, top_k: int = 3) -> Prediction:
         Ps.append(P)
         Es.append(E)
 
-    for block in frames.run(read_ahead(chunks)):
-        pending += grid.push(block)
-        while len(pending) >= clf.batch_size:
-            run(clf.batch_size)
+    ahead = read_ahead(chunks)
+    try:
+        for block in frames.run(ahead):
+            pending += grid.push(block)
+            while len(pending) >= clf.batch_size:
+                run(clf.batch_size)
+    finally:  # an error here stops the decode thread now, not when garbage is collected
+        ahead.close()
     pending += grid.finish()
     while pending:
         run(clf.batch_size)
