@@ -221,3 +221,17 @@ def test_a_model_error_midway_stops_the_decode_thread(clf, long_after_3s, monkey
     assert calls and not any(t.name == "genrekit-read-ahead" for t in threading.enumerate())
     out = list(clf.predict_many([p]))  # predict_many: one line for the file
     assert out[0][1] is None and "model failed" in out[0][2]
+
+
+def test_timeline_runs_merge_consecutive_slices_of_one_label():
+    from genrekit.inference.prediction import Segment, timeline_runs
+
+    seg = [Segment(0.0, 3.0, "rock", {"rock": 0.9, "pop": 0.1}),
+           Segment(3.0, 6.0, "rock", {"rock": 0.7, "pop": 0.3}),
+           Segment(6.0, 9.0, "pop", {"rock": 0.4, "pop": 0.6}),
+           Segment(9.0, 10.5, "rock", {"rock": 0.8, "pop": 0.2})]
+    runs = timeline_runs(seg)
+    assert [(a, b, lbl, n) for a, b, lbl, _, n in runs] == [
+        (0.0, 6.0, "rock", 2), (6.0, 9.0, "pop", 1), (9.0, 10.5, "rock", 1)]
+    assert runs[0][3] == pytest.approx(0.8)
+    assert timeline_runs([]) == []

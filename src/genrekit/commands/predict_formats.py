@@ -54,11 +54,14 @@ def table(results, errors, clf, *, timeline: bool = False) -> str:
                   f"model knows (novelty above {clf.novelty_threshold:g}) or no genre above "
                   f"{clf.min_confidence:g}; the closest genre is shown")
     if timeline:
-        for p in results:
-            con.print(f"\n[bold]{Path(p.path).name}[/] timeline:")
-            for s in p.timeline:
-                con.print(f"  {s.start:7.1f}-{s.end:7.1f} s  {s.label:12s} "
-                          f"{s.scores[s.label]:.2f}")
+        from ..inference.prediction import timeline_runs
+
+        for p in results:  # runs of one label (json and csv keep every slice)
+            con.print(f"\n[bold]{Path(p.path).name}[/] timeline ({len(p.timeline)} slices):")
+            for start, end, label, score, n in timeline_runs(p.timeline):
+                con.print(f"  {start:7.1f}-{end:7.1f} s  {label:12s} {score:.2f}"
+                          + (f"  ({n} slices)" if n > 1 else ""), markup=False,
+                          highlight=False)
     return buf.getvalue()
 
 
