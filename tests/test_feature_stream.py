@@ -38,7 +38,7 @@ def chunked(y, sizes):
 
 @pytest.mark.parametrize("backend", ["numpy", "fast"])
 @pytest.mark.parametrize("n", [100, 600, 256 * 17 + 3, 16000 * 7 + 129, 16000 * 31])
-@pytest.mark.parametrize("block", [188, 1880])
+@pytest.mark.parametrize("block", [188, 1880, 4096])
 def test_frame_blocks_are_the_whole_songs_frames_bit_for_bit(backend, n, block):
     y = signal(n)
 

@@ -19,6 +19,10 @@ from ..errors import AudioLoadError, GenrekitError
 from ..features.cache import CacheAddress, FeatureCache
 from ..features.spec import FeatureSpec
 
+#: frames a block when a long file's features are computed as it decodes (65 s at 16 kHz,
+#: hop 256): each block's frames equal the whole song's (``features.stream``)
+STREAM_BLOCK_FRAMES = 4096
+
 
 @dataclass(frozen=True)
 class FileJob:
@@ -61,7 +65,8 @@ class FileJob:
                          max_duration=self.max_duration)
         if isinstance(y, np.ndarray):
             return compute(y)
-        return np.concatenate(list(FrameStream(spec, 2048, compute).run(y)), -1)
+        return np.concatenate(list(FrameStream(spec, STREAM_BLOCK_FRAMES, compute).run(y)),
+                              -1)
 
 
 def open_catalog_job(cache_dir, spec: FeatureSpec, *, dtype: str, min_duration: float,
