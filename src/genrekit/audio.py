@@ -264,11 +264,9 @@ def load_checked(path, sr: int, *, min_duration: float = DEFAULT_MIN_DURATION,
     """Decode ``path`` to mono float32 at ``sr`` (at most ``max_duration`` s) and refuse
     audio that cannot carry a genre (see :func:`check_signal`). A long file is decoded
     in blocks (``audio_stream``): the same samples, a fraction of the memory."""
-    path = Path(path)
-    check_regular_file(path)
-    from .audio_stream import open_source, stream_checked
+    from .audio_stream import stream_checked
 
-    source = open_source(path, SOUNDFILE_EXTS, max_duration)
+    path, source = _probe(path, max_duration)
     if source is not None:  # long: in blocks, never whole at the source rate
         return stream_checked(source, sr, min_duration=min_duration)
     return _load_whole(path, sr, min_duration, max_duration)
@@ -280,14 +278,22 @@ def open_checked(path, sr: int, *, min_duration: float = DEFAULT_MIN_DURATION,
     pieces: a short file's samples (one array), or a long file's mono float32 chunks at
     ``sr`` as they decode (an iterator: ``audio_stream.iter_checked``, bounded memory at any
     length, the refusals after the last chunk). The file is probed once."""
-    path = Path(path)
-    check_regular_file(path)
-    from .audio_stream import iter_checked, open_source
+    from .audio_stream import iter_checked
 
-    source = open_source(path, SOUNDFILE_EXTS, max_duration)
+    path, source = _probe(path, max_duration)
     if source is not None:
         return iter_checked(source, sr, min_duration=min_duration)
     return _load_whole(path, sr, min_duration, max_duration)
+
+
+def _probe(path, max_duration: float | None):
+    """``(path, audio_stream.Source of a long file or None)``, once the path is known to be
+    a readable regular file."""
+    from .audio_stream import open_source
+
+    path = Path(path)
+    check_regular_file(path)
+    return path, open_source(path, SOUNDFILE_EXTS, max_duration)
 
 
 def _load_whole(path: Path, sr: int, min_duration: float, max_duration: float | None):

@@ -94,9 +94,8 @@ class SliceGrid:
             raise ParameterError("cannot slice a song with 0 frames")
         if self.T < self.width:
             return [(0, pad_to(self.frames, self.width))]
-        if self.last is not None and self.last + self.width >= self.T:
-            return []
-        return [self._take(self.T - self.width)]
+        end = grid_starts(self.T, self.width, self.hop)[-1]  # the grid's own last start
+        return [] if end == self.last else [self._take(end)]
 
     def _take(self, start: int) -> tuple[int, np.ndarray]:
         self.last = start

@@ -46,10 +46,17 @@ class FileJob:
         return load_checked(path, self.spec["sr"], min_duration=self.min_duration,
                             max_duration=self.max_duration)
 
+    def open(self, path):
+        """A short file's checked audio (an array), or a long file's checked chunks as
+        they decode (an iterator): ``audio.open_checked`` under this job's policy."""
+        from ..audio import open_checked
+
+        return open_checked(path, self.spec["sr"], min_duration=self.min_duration,
+                            max_duration=self.max_duration)
+
     def features(self, path) -> np.ndarray:
         """Features ``[C, F, T]`` of ``path``; a long file's computed block by block as it
         decodes (``features.stream``: the song is never held whole, only its features)."""
-        from ..audio import open_checked
         from ..features import compute_features
         from ..features.registry import DEFAULT_BACKEND
         from ..features.stream import FrameStream, streamable
@@ -61,8 +68,7 @@ class FileJob:
 
         if not streamable(spec):
             return compute(self.decode(path))
-        y = open_checked(path, spec.sr, min_duration=self.min_duration,
-                         max_duration=self.max_duration)
+        y = self.open(path)
         if isinstance(y, np.ndarray):
             return compute(y)
         return np.concatenate(list(FrameStream(spec, STREAM_BLOCK_FRAMES, compute).run(y)),

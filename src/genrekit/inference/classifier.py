@@ -344,15 +344,23 @@ class GenreClassifier(ClassifierBase):
         on_gpu = self.feature_backend == "torch"  # else workers compute features on CPU
         for group in decode_stream(paths, self.file_job, jobs, songs_per_batch,
                                    features=not on_gpu):
-            good = [(p, self.features_from_audio(a) if on_gpu else a)
-                    for p, a, err in group if err is None]
-            results = dict(zip([p for p, _ in good],
-                               self.predict_features(good, top_k=top_k, batch_size=batch_size),
-                               strict=True))
-            for p, _, err in group:
-                if progress:
-                    progress(p, "failed" if err else "done")
-                yield p, results.get(p), err
+            if on_gpu:
+                group = [(p, None if err else self.features_from_audio(a), err)
+                         for p, a, err in group]
+            yield from self.predict_group(group, top_k, batch_size, progress)
+
+    def predict_group(self, group: list[tuple], top_k: int, batch_size: int | None,
+                      progress) -> Iterator[tuple[str, Prediction | None, str | None]]:
+        """``(path, Prediction or None, error or None)`` of a group of ``(path, features
+        or None, error or None)``: the good songs' slices batched together, in order."""
+        good = [(p, X) for p, X, err in group if err is None]
+        results = dict(zip([p for p, _ in good],
+                           self.predict_features(good, top_k=top_k, batch_size=batch_size),
+                           strict=True))
+        for p, _, err in group:
+            if progress:
+                progress(p, "failed" if err else "done")
+            yield p, results.get(p), err
 
 
 def load_classifier(model=None, *, device: str = "cpu", aggregate: str | None = None,

@@ -4,7 +4,7 @@ memory is bounded by a block whatever the length (an hour-long mix with
 ``max_duration=None``), with the same slices, batches and result as the whole song's
 features (``GenreClassifier.predict_features``).
 
-Data flow: ``audio.open_checked`` (mono chunks at the model's rate, read ahead by
+Data flow: ``FileJob.open`` / ``audio.open_checked`` (mono chunks at the model's rate, read ahead by
 ``engine.prefetch.read_ahead``) -> ``features.stream.FrameStream`` (blocks of frames) ->
 ``data.slices.SliceGrid`` (grid slices) -> ``apply.slice_batch_outputs`` (the runner, a
 batch at a time) -> ``GenreClassifier.song_prediction`` (aggregate, timeline, open set).
@@ -26,18 +26,10 @@ def predict_file(clf, path, *, top_k: int = 3) -> Prediction:
         AudioLoadError: as ``audio.load_checked`` (a long file's refusals after its last
             block).
     """
-    y = _open(clf, path)
+    y = clf.file_job.open(path)
     if isinstance(y, np.ndarray):
         return clf.predict_features([(path, clf.features_from_audio(y))], top_k=top_k)[0]
     return predict_chunks(clf, path, y, top_k=top_k)
-
-
-def _open(clf, path):
-    from ..audio import open_checked
-
-    job = clf.file_job
-    return open_checked(path, clf.spec.sr, min_duration=job.min_duration,
-                        max_duration=job.max_duration)
 
 
 def predict_chunks(clf, path, chunks, *, top_k: int = 3) -> Prediction:
@@ -87,18 +79,12 @@ def predict_in_turn(clf, paths: list[str], *, top_k: int, songs_per_batch: int,
     group = []  # (path, features or None, error or None)
 
     def flush():
-        good = [(p, X) for p, X, err in group if err is None]
-        preds = clf.predict_features(good, top_k=top_k, batch_size=batch_size)
-        results = dict(zip([p for p, _ in good], preds, strict=True))
-        for p, _, err in group:
-            if progress:
-                progress(p, "failed" if err else "done")
-            yield p, results.get(p), err
+        yield from clf.predict_group(group, top_k, batch_size, progress)
         group.clear()
 
     for p in paths:
         try:
-            y = _open(clf, p)
+            y = clf.file_job.open(p)
             if isinstance(y, np.ndarray):
                 group.append((p, clf.features_from_audio(y), None))
             else:
