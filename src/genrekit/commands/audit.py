@@ -6,9 +6,7 @@ from __future__ import annotations
 
 from .common import (
     add_audio_dir_arg,
-    add_cache_arg,
-    add_jobs_arg,
-    add_model_file_arg,
+    add_embedding_args,
     check_outputs,
     in_range,
     report_failures,
@@ -21,11 +19,8 @@ def add_arguments(p) -> None:
     p.add_argument("--out", help="write the list here (default: standard output)")
     p.add_argument("--top", type=in_range(int, lo=1), default=20,
                    help="label issues shown in the table, >= 1 (default 20; csv: all)")
-    add_model_file_arg(p, help="the model whose embeddings are compared (default: the "
-                                "bundled one; its genres are never used)")
     add_audio_dir_arg(p)
-    add_cache_arg(p, help="where song embeddings are kept (default ./cache)")
-    add_jobs_arg(p)
+    add_embedding_args(p)
 
 
 def training_scale(clf) -> dict:

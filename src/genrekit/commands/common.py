@@ -112,6 +112,15 @@ def add_max_duration_arg(p, *, help: str = "decode at most this many seconds of 
                    help=help)
 
 
+def add_embedding_args(p, *, model_help: str = "the model whose embeddings are compared "
+                       "(default: the bundled one; its genres are never used)") -> None:
+    """``--model``, ``--cache-dir`` and ``--jobs`` of the commands that compare songs by
+    their embeddings (suggest, teach, audit)."""
+    add_model_file_arg(p, help=model_help)
+    add_cache_arg(p, help="where song embeddings are kept (default ./cache)")
+    add_jobs_arg(p)
+
+
 def add_cache_arg(p, *, default: str | None = "cache",
                   help: str = "feature cache folder (default ./cache)") -> None:
     p.add_argument("--cache-dir", default=default, help=help)

@@ -12,9 +12,7 @@ starting point too.
 from __future__ import annotations
 
 from .common import (
-    add_cache_arg,
-    add_jobs_arg,
-    add_model_file_arg,
+    add_embedding_args,
     check_outputs,
     in_range,
     report,
@@ -38,10 +36,7 @@ def add_arguments(p) -> None:
     p.add_argument("--format", choices=["table", "csv"], default="table")
     p.add_argument("--out", help="write the suggestions here (default: standard output)")
     p.add_argument("--seed", type=in_range(int, lo=0), default=0)
-    add_model_file_arg(p, help="the model whose embeddings are compared (default: the "
-                                "bundled one; its genres are never used)")
-    add_cache_arg(p, help="where song embeddings are kept (default ./cache)")
-    add_jobs_arg(p)
+    add_embedding_args(p)
 
 
 def load_library(args):

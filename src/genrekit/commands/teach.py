@@ -5,9 +5,7 @@ the songs worth labelling next and takes your genres by key; every label goes in
 from __future__ import annotations
 
 from .common import (
-    add_cache_arg,
-    add_jobs_arg,
-    add_model_file_arg,
+    add_embedding_args,
     check_outputs,
     in_range,
     report,
@@ -29,10 +27,8 @@ def add_arguments(p) -> None:
                    help="address to listen on (default 127.0.0.1: this computer only)")
     p.add_argument("--port", type=in_range(int, lo=0, hi=65535), default=8001,
                    help="TCP port, 0..65535 (default 8001)")
-    add_model_file_arg(p, help="the model whose embeddings are compared, and whose backbone "
-                                "a saved model keeps (default: the bundled one)")
-    add_cache_arg(p, help="where song embeddings are kept (default ./cache)")
-    add_jobs_arg(p)
+    add_embedding_args(p, model_help="the model whose embeddings are compared, and whose "
+                                     "backbone a saved model keeps (default: the bundled one)")
 
 
 def build_session(args):
