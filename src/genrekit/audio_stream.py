@@ -1,12 +1,16 @@
 """Long files decoded in blocks: mixed to mono and resampled (soxr's streaming resampler)
 block by block, so a song is never held whole at its source rate and channel count.
 
-A 10-minute 44.1 kHz stereo window is 212 MB of float32 at the source; streamed, the peak
-is one block (10 s: 3.5 MB) plus the result at the model's rate (600 s at 16 kHz: 38 MB).
-The decode policy is the same as ``audio.load_checked``'s: the silence and DC checks read
-the mono signal as recorded (running extremes), a file past full scale is scaled by its
-peak (after resampling: every step is linear, so this equals scaling first to float
-rounding), the resampler's overshoot is clipped.
+A long file opens as a :class:`Source` (libsndfile, else PyAV) and is read one of two
+ways: :func:`stream_checked`, the whole result at the model's rate (the one-shot path's
+samples: a 10-minute 44.1 kHz stereo window is 212 MB of float32 at the source, streamed
+the peak is one 10 s block of 3.5 MB plus 600 s at 16 kHz, 38 MB), or
+:func:`iter_checked`, chunk by chunk for a consumer that never holds the song
+(``inference.long_files``, ``FileJob.features``). The decode policy is the same as
+``audio.load_checked``'s: the silence and DC checks read the mono signal as recorded
+(running extremes), a file past full scale is scaled by its peak (after resampling: every
+step is linear, so this equals scaling first to float rounding; chunk by chunk, the peak
+so far), the resampler's overshoot is clipped.
 
 Only files longer than ``STREAM_ABOVE`` seconds take this path; shorter ones keep the
 one-shot path, sample for sample as before. The two share this module's primitives: the
