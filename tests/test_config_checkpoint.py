@@ -20,10 +20,10 @@ def test_config_errors(tmp_path):
         load_config(None, ["train.lrr=1"])
     with pytest.raises(ConfigError, match="must look like section.key=value"):
         load_config(None, ["train.lr"])
-    with pytest.raises(ConfigError, match="config file not found"):
+    with pytest.raises(ConfigError, match="config not found"):
         load_config(tmp_path / "none.yaml")
     (tmp_path / "bad.yaml").write_text("train: [1, 2\n")
-    with pytest.raises(ConfigError, match="not valid YAML"):
+    with pytest.raises(ConfigError, match="not a readable YAML file"):
         load_config(tmp_path / "bad.yaml")
     with pytest.raises(ParameterError, match="train.schedule"):
         load_config(None, ["train.schedule=linear"])

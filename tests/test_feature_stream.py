@@ -36,10 +36,15 @@ def chunked(y, sizes):
         k += 1
 
 
+@pytest.mark.numeric
 @pytest.mark.parametrize("backend", ["numpy", "fast"])
 @pytest.mark.parametrize("n", [100, 600, 256 * 17 + 3, 16000 * 7 + 129, 16000 * 31])
 @pytest.mark.parametrize("block", [188, 1880, 4096])
-def test_frame_blocks_are_the_whole_songs_frames_bit_for_bit(backend, n, block):
+def test_frame_blocks_are_the_whole_songs_frames(backend, n, block):
+    """Bit for bit with the fast backend (numba loops: the same sums in the same order
+    whatever the block). The numpy backend's mel projection is a BLAS matrix product, whose
+    kernel (chosen per CPU, and per matrix shape) may sum a frame's bins in another order
+    for a block than for the whole song: there, within a few float32 ulps."""
     y = signal(n)
 
     def compute(seg):
@@ -49,7 +54,12 @@ def test_frame_blocks_are_the_whole_songs_frames_bit_for_bit(backend, n, block):
     for sizes in ([4000], [16000 * 10], [1, 777, 10000, 3]):
         got = np.concatenate(list(FrameStream(SPEC, block, compute).run(chunked(y, sizes))),
                              -1)
-        np.testing.assert_array_equal(got, want)
+        if backend == "fast":
+            np.testing.assert_array_equal(got, want)
+        else:
+            assert got.shape == want.shape
+            np.testing.assert_allclose(got, want, rtol=4 * np.finfo(np.float32).eps,
+                                       atol=1e-6)
 
 
 def test_only_frame_local_features_stream():

@@ -6,6 +6,8 @@ from conftest import SR, chirp, clicks, noise, tone
 from genrekit.errors import ParameterError
 from genrekit.features import FeatureSpec, compute_features, list_features
 
+pytestmark = pytest.mark.numeric  # float parity: rerun under another BLAS/oneDNN kernel
+
 AMIN = 1e-10
 
 

@@ -15,6 +15,8 @@ from genrekit.errors import ParameterError
 from genrekit.features import FeatureSpec, compute_features
 from genrekit.features.registry import inference_backend
 
+pytestmark = pytest.mark.numeric  # float parity: rerun under another BLAS/oneDNN kernel
+
 SPEC = FeatureSpec(names=("mel_logc",), sr=16000, n_fft=512, hop_length=256, n_mels=96)
 
 

@@ -122,7 +122,7 @@ class Config:
 
     def override(self, assignments: list[str]) -> Config:
         """Apply ``section.key=value`` strings (values parsed as YAML scalars/lists)."""
-        import yaml
+        from .userfiles import load_yaml_text
 
         d = self.to_dict()
         for a in assignments:
@@ -140,7 +140,7 @@ class Config:
                 node = node[p]
             if parts[-1] not in node and parts[-2] != "kwargs":
                 raise ConfigError(f"unknown config key {key!r}{suggest(parts[-1], node)}")
-            node[parts[-1]] = _scalar(yaml.safe_load(raw))
+            node[parts[-1]] = _scalar(load_yaml_text(raw, f"override {key!r}"))
         return Config.from_dict(d)
 
 
@@ -148,19 +148,11 @@ def load_config(path=None, overrides: list[str] | None = None) -> Config:
     """Defaults, then the YAML file (if any), then the overrides."""
     cfg = Config()
     if path:
-        import yaml
+        from .userfiles import load_yaml
 
-        p = Path(path)
-        if not p.exists():
-            raise ConfigError(f"{p}: config file not found")
-        from .fileio import not_a_regular_file
-
-        if why := not_a_regular_file(p):
-            raise ConfigError(f"{p}: {why}")
-        try:
-            data = yaml.safe_load(p.read_text()) or {}
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{p}: not valid YAML ({str(exc).splitlines()[0]})") from None
+        data = load_yaml(path, what="config") or {}
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: a config is a YAML mapping of sections")
         merged = cfg.to_dict()
         for k, v in data.items():
             if isinstance(v, dict) and isinstance(merged.get(k), dict):

@@ -6,7 +6,6 @@ entries that could not be used (``missing``), which are reported, never silently
 
 from __future__ import annotations
 
-import csv
 import os
 from collections import Counter
 from dataclasses import dataclass, field, replace
@@ -139,26 +138,26 @@ def from_csv(csv_path, *, audio_dir=None, path_col: str | None = None,
     ``Catalog.missing``. A file listed twice (by any path that resolves to it) is merged
     when the rows agree and a conflict when they do not (see :func:`dedupe`).
     """
+    from ..userfiles import read_csv
+
     csv_path = Path(csv_path)
-    if not csv_path.exists():
-        raise ParameterError(f"{csv_path}: CSV not found")
-    if why := not_a_regular_file(csv_path):
-        raise ParameterError(f"{csv_path}: {why}")
+    table = read_csv(csv_path, what="catalog CSV")  # encoding, field size, repeated rows
     root = Path(audio_dir) if audio_dir else csv_path.parent
-    with open(csv_path, newline="", encoding="utf-8-sig") as f:
-        reader = csv.DictReader(f, delimiter=_sniff_delimiter(f))
-        cols = reader.fieldnames or []
-        pcol = _pick(cols, path_col, PATH_COLUMNS, "path", csv_path, required=True)
-        lcol = _pick(cols, label_col, LABEL_COLUMNS, "label", csv_path, required=False)
-        gcol = _pick(cols, group_col, GROUP_COLUMNS, "group", csv_path, required=False)
-        scol = _pick(cols, split_col, ("split",), "split", csv_path, required=False)
-        rows = list(reader)
-    tracks, where, missing = [], [], []
-    for i, row in enumerate(rows, start=2):
+    cols = table.columns
+    pcol = pick_column(cols, path_col, PATH_COLUMNS, "path", csv_path, required=True)
+    lcol = pick_column(cols, label_col, LABEL_COLUMNS, "label", csv_path, required=False)
+    gcol = pick_column(cols, group_col, GROUP_COLUMNS, "group", csv_path, required=False)
+    scol = pick_column(cols, split_col, ("split",), "split", csv_path, required=False)
+    tracks, where, missing, notes = [], [], [], list(table.notes)
+    for r in table.rows:
+        row, i = r.values, r.line
         entry = (row.get(pcol) or "").strip()
         if not entry:
             missing.append((f"{csv_path}:{i}", "empty file name"))
             continue
+        if r.count > 1:
+            notes.append((entry, f"the same row {r.count} times ({csv_path.name} line {i} "
+                                 "first); merged"))
         p = Path(entry)
         p = p if p.is_absolute() else root / p
         if not p.exists():
@@ -172,17 +171,7 @@ def from_csv(csv_path, *, audio_dir=None, path_col: str | None = None,
         split = (row.get(scol) or "").strip() or None if scol else None
         tracks.append(Track(p, label, group, split))
         where.append(f"{csv_path.name} row {i}")
-    notes: list = []
     return Catalog(dedupe(tracks, where, notes, on_conflict), root, missing, notes)
-
-
-def _sniff_delimiter(f) -> str:
-    """``,`` unless the header line is clearly separated by ``;``, tab or ``|``."""
-    header = f.readline()
-    f.seek(0)
-    counts = {d: header.count(d) for d in (",", ";", "\t", "|")}
-    best = max(counts, key=counts.get)
-    return best if counts[best] > counts[","] else ","
 
 
 ON_CONFLICT = ("error", "first", "drop")
@@ -282,7 +271,7 @@ def apply_split_lists(cat: Catalog, lists: dict) -> Catalog:
     return Catalog(tracks, cat.root, missing, cat.notes)
 
 
-def _pick(cols, given, candidates, what, csv_path, *, required):
+def pick_column(cols, given, candidates, what, csv_path, *, required):
     lower = {c.lower().strip(): c for c in cols}
     if given:
         if given in cols:

@@ -42,7 +42,7 @@ class Vocabulary:
              prefer_specific: bool = False, title_case: bool = False) -> Vocabulary:
         v = cls(prefer_specific=prefer_specific, title_case=title_case)
         if genre_map:
-            data = _yaml(genre_map)
+            data = _yaml(genre_map, "genre map")
             if not isinstance(data, dict) or not all(isinstance(k, str) for k in data):
                 raise ConfigError(f"{genre_map}: a genre map is a YAML mapping of label: Name")
             for k, val in data.items():
@@ -50,7 +50,7 @@ class Vocabulary:
                     raise ConfigError(f"{genre_map}: {k!r} maps to {val!r}, not a name")
                 v.mapping[norm(k)] = val
         if canonical:
-            tree = _yaml(canonical)
+            tree = _yaml(canonical, "genre tree")
             if not isinstance(tree, list):
                 raise ConfigError(f"{canonical}: a genre tree is a YAML list (lastgenre's "
                                   "genres-tree.yaml shape)")
@@ -103,29 +103,26 @@ def _walk(node, ancestors: list[str], v: Vocabulary, src) -> None:
         for k, children in node.items():
             if not isinstance(k, str):
                 raise ConfigError(f"{src}: genre tree keys are names, got {k!r}")
-            _add(k, ancestors, v)
+            _add(k, ancestors, v, src)
             _walk(children, [k, *ancestors], v, src)
     elif isinstance(node, str):
-        _add(node, ancestors, v)
+        _add(node, ancestors, v, src)
     elif node is not None:
         raise ConfigError(f"{src}: unexpected {type(node).__name__} {node!r} in the genre tree")
 
 
-def _add(name: str, ancestors: list[str], v: Vocabulary) -> None:
+def _add(name: str, ancestors: list[str], v: Vocabulary, src) -> None:
+    if norm(name) in {norm(a) for a in ancestors}:
+        raise ConfigError(f"{src}: {name!r} is its own ancestor in the genre tree "
+                          f"({' > '.join([*reversed(ancestors), name])}); a tree has no cycles")
     v.spelling.setdefault(norm(name), name)
     v.chains.setdefault(norm(name), [name, *ancestors])
 
 
-def _yaml(path):
-    import yaml
+def _yaml(path, what: str):
+    from ..userfiles import load_yaml
 
-    try:
-        return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ConfigError(f"{path}: not a readable YAML file ({first})") from None
+    return load_yaml(path, what=what)  # aliases under a budget, bounded depth, one line
 
 
 def _title(name: str) -> str:

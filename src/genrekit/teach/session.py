@@ -29,7 +29,7 @@ class TeachSession:
             if path in index:
                 self.labels[index[path]] = genre
         self.genres = list(dict.fromkeys(g for g in book.labels.values()))
-        self.history: list[int] = []  # songs labelled in this session, for undo
+        self.history: list[tuple[int, str | None]] = []  # (song, its genre before), for undo
         self.skipped: set[int] = set()
         self.estimates: list[tuple[int, float]] = []  # (labels, accuracy) after each label
         self.lock = threading.Lock()
@@ -42,11 +42,11 @@ class TeachSession:
         if not genre:
             raise ValueError("an empty genre")
         with self.lock:
-            self.book.set(self.paths[song], genre)  # written before anything else happens
+            before = self.book.set(self.paths[song], genre)  # written before anything else
             self.labels[song] = genre
             if genre not in self.genres:
                 self.genres.append(genre)
-            self.history.append(song)
+            self.history.append((song, before))
             self._rank()
             self._estimate()
             return self.state()
@@ -54,9 +54,9 @@ class TeachSession:
     def undo(self) -> dict:
         with self.lock:
             if self.history:
-                song = self.history.pop()
-                self.book.remove(self.paths[song])
-                self.labels[song] = None
+                song, before = self.history.pop()
+                self.book.restore(self.paths[song], before)
+                self.labels[song] = before if before and before.strip() else None
                 if self.estimates:
                     self.estimates.pop()
                 self._rank(first=song)
