@@ -21,6 +21,9 @@ from pathlib import Path
 
 from _shared import gtzan_clips
 
+TOKEN = "benchmark-token"  # a loopback server needs one (serve.guard)
+AUTH = f"Bearer {TOKEN}"
+
 
 def multipart(path: Path):
     boundary = uuid.uuid4().hex
@@ -56,7 +59,8 @@ def load_test(port, bodies, n, concurrency):
                 return
             body, ctype = bodies[i % len(bodies)]
             t = time.perf_counter()
-            conn.request("POST", "/v1/predict", body=body, headers={"Content-Type": ctype})
+            conn.request("POST", "/v1/predict", body=body, headers={"Content-Type": ctype,
+                                                                   "Authorization": AUTH})
             r = conn.getresponse()
             r.read()
             with lock:
@@ -82,7 +86,8 @@ def main():
     clips = gtzan_clips(10)
     bodies = [multipart(p) for p in clips]
     port = free_port()
-    cmd = [sys.executable, "-m", "genrekit.cli", "serve", "--port", str(port)]
+    cmd = [sys.executable, "-m", "genrekit.cli", "serve", "--port", str(port),
+           "--token", TOKEN]
     if a.model:
         cmd += ["--model", a.model]
     server = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -42,10 +42,13 @@ def session_for(lib, labels, model, cache):
     return TeachSession(good, Z, LabelBook(labels, read_labels(labels)[0])), clf
 
 
-def call(url, path, body=None):
+TOKEN = "test-token"
+
+
+def call(url, path, body=None, token=TOKEN, headers=None):
     data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(url + path, data=data,
-                                 headers={"Content-Type": "application/json"})
+    head = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
+    req = urllib.request.Request(url + path, data=data, headers={**head, **(headers or {})})
     try:
         with urllib.request.urlopen(req, timeout=30) as r:
             raw = r.read()
@@ -67,8 +70,11 @@ def served(tmp_path, tiny_checkpoint):
     lib = make_library(tmp_path / "lib")
     labels = tmp_path / "labels.csv"
     session, clf = session_for(lib, labels, tiny_checkpoint, tmp_path / "cache")
+    from genrekit.serve.guard import Guard
+
     app = create_teach_app(session, clf, save_model=lambda: save_song_model(
-        session, tiny_checkpoint, tmp_path / "model.pt"))
+        session, tiny_checkpoint, tmp_path / "model.pt"),
+        guard=Guard(token=TOKEN, json_paths=("/api/",)))
     with LiveServer(app) as srv:
         yield srv.url, session, labels, tmp_path
 
@@ -149,28 +155,35 @@ def test_kill_9_between_labels_loses_nothing_and_resumes(tmp_path, tiny_checkpoi
     url = f"http://127.0.0.1:{port}"
 
     def start():
-        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                text=True)
+        line = ""
+        while "?token=" not in line:  # the page's URL, printed as Jupyter does
+            line = proc.stderr.readline()
+            if not line and proc.poll() is not None:
+                raise AssertionError(proc.stderr.read()[-2000:])
+        token = line.rsplit("?token=", 1)[1].split()[0]
         for _ in range(300):
             try:
-                return proc, call(url, "/api/state")[1]
+                return proc, call(url, "/api/state", token=token)[1], token
             except (urllib.error.URLError, ConnectionError):
                 if proc.poll() is not None:
-                    raise AssertionError(proc.stderr.read().decode()[-2000:]) from None
+                    raise AssertionError(proc.stderr.read()[-2000:]) from None
                 time.sleep(0.1)
         raise AssertionError("teach did not start")
 
-    proc, state = start()
+    proc, state, token = start()
     try:
         given = []
         for genre in ("a", "b", "a"):
             song = state["queue"][0]
-            state = call(url, "/api/label", {"id": song["id"], "genre": genre})[1]
+            state = call(url, "/api/label", {"id": song["id"], "genre": genre}, token=token)[1]
             given.append((song["name"], genre))
     finally:
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
     assert [(os.path.basename(r["path"]), r["genre"]) for r in rows(labels)] == given
-    proc, state = start()  # a restart resumes from the file
+    proc, state, _ = start()  # a restart resumes from the file (with a new token)
     try:
         assert state["labelled"] == 3 and state["counts"] == {"a": 2, "b": 1}
     finally:
@@ -192,7 +205,8 @@ def test_page_in_a_browser_next_song_plays_within_300_ms(served):
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=args)
         try:
             page = browser.new_page()
-            page.goto(url + "/")
+            page.goto(url + f"/?token={TOKEN}")  # the printed URL: a cookie, then /
+            assert page.url == url + "/"
             page.wait_for_function("document.getElementById('song').textContent.endsWith('.wav')")
             first = page.inner_text("#song")
             page.wait_for_function("!document.getElementById('player').paused", timeout=15_000)
@@ -213,3 +227,54 @@ def test_page_in_a_browser_next_song_plays_within_300_ms(served):
             assert len(rows(labels)) == 3
         finally:
             browser.close()
+
+
+# --- other web sites: DNS rebinding, cross-origin writes, the token (issue 32) ------------
+
+def test_a_forged_host_reads_nothing_and_writes_nothing(served):
+    """A page whose name now resolves to 127.0.0.1 (DNS rebinding) sends Host: its name."""
+    url, session, labels, _ = served
+    evil = {"Host": "evil.example"}
+    for path in ("/api/state", "/api/audio/0", "/"):
+        st, body = call(url, path, headers=evil)
+        assert st == 403 and "unknown Host" in body["error"], path
+    st, body = call(url, "/api/label", {"id": 0, "genre": "x"}, headers=evil)
+    assert st == 403 and not labels.exists()
+    assert call(url, "/api/state", headers={"Host": f"localhost:{url.rsplit(':', 1)[1]}"}
+                )[0] == 200
+
+
+def test_a_cross_origin_simple_request_is_refused(served):
+    """text/plain from another origin is a CORS simple request: no preflight protects it."""
+    url, session, labels, _ = served
+    for headers in ({"Origin": "http://evil.example", "Content-Type": "text/plain"},
+                    {"Origin": "http://evil.example"},
+                    {"Origin": "null"},
+                    {"Sec-Fetch-Site": "cross-site"}):
+        for path in ("/api/label", "/api/undo"):
+            st, body = call(url, path, {"id": 0, "genre": "x"}, headers=headers)
+            assert st == 403, (headers, path)
+    st, body = call(url, "/api/label", {"id": 0, "genre": "x"},
+                    headers={"Content-Type": "text/plain"})  # same origin, but not JSON
+    assert st == 415
+    assert not labels.exists()
+    st, _ = call(url, "/api/label", {"id": 0, "genre": "x"}, headers={"Origin": url})
+    assert st == 200 and labels.exists()
+
+
+def test_the_api_needs_the_sessions_token(served):
+    url, session, labels, _ = served
+    for token in ("", "wrong-token"):
+        st, body = call(url, "/api/state", token=token)
+        assert st == 401 and "token" in body["error"]
+        assert call(url, "/api/label", {"id": 0, "genre": "x"}, token=token)[0] == 401
+    assert not labels.exists()
+
+
+@pytest.mark.parametrize("bad", [True, False, 1.9, -0.5, "1", None, [1], {"id": 1}, 2 ** 40])
+def test_a_song_id_is_a_json_integer_of_the_library(served, bad):
+    url, session, labels, _ = served
+    for path in ("/api/label", "/api/skip"):
+        st, body = call(url, path, {"id": bad, "genre": "x"})
+        assert st == 404 and "no such song" in body["error"], (bad, path)
+    assert not labels.exists()

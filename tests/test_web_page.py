@@ -19,14 +19,16 @@ def test_upload_shows_label_chart_and_timeline(tiny_checkpoint, tmp_path):
     sync_api = pytest.importorskip("playwright.sync_api")
     from genrekit import GenreClassifier
     from genrekit.serve.app import create_app
+    from genrekit.serve.guard import Guard
 
     clf = GenreClassifier.load(tiny_checkpoint)
     clip = write(tmp_path / "clip.wav", toy_genre("chirps", 11, seconds=4.0))
     expected = clf.predict(clip).label
-    with LiveServer(create_app(clf)) as srv, sync_api.sync_playwright() as pw:
+    guard = Guard(token="page-token")  # as `genrekit serve` on 127.0.0.1 runs it
+    with LiveServer(create_app(clf, guard=guard)) as srv, sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
-            page = uploaded(browser, srv.url, clip)
+            page = uploaded(browser, srv.url, clip, query="?token=page-token")
             assert page.inner_text("#label") == expected
             bars = page.locator("#chart svg rect")
             assert bars.count() == len(clf.classes_)
@@ -40,10 +42,10 @@ def test_upload_shows_label_chart_and_timeline(tiny_checkpoint, tmp_path):
             browser.close()
 
 
-def uploaded(browser, url, clip, timeout=30_000):
+def uploaded(browser, url, clip, timeout=30_000, query=""):
     """The page at ``url`` once ``clip`` is uploaded and its result drawn."""
     page = browser.new_page(viewport={"width": 1000, "height": 900})
-    page.goto(url + "/")
+    page.goto(url + "/" + query)
     page.wait_for_function("document.getElementById('model').textContent.includes('genres')")
     page.set_input_files("#file", str(clip))
     page.wait_for_selector("#chart svg rect", timeout=timeout)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from .errors import ConfigError, ParameterError, suggest
 from .features.spec import FeatureSpec

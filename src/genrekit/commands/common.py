@@ -237,3 +237,31 @@ def one_line(text) -> str:
     import re
 
     return re.sub(r"[\x00-\x1f\x7f]", lambda m: repr(m.group())[1:-1], str(text))
+
+
+def add_guard_args(p, *, token_choice: bool) -> None:
+    """``--allow-host`` (and, where the server may go without one, ``--token``): what a
+    local server answers besides its own page (``serve.guard``)."""
+    p.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                   help="a further Host name to answer (repeatable; e.g. the machine's name "
+                        "on your network). Without it, a server on 127.0.0.1 answers only "
+                        "localhost, 127.0.0.1 and [::1] (no DNS rebinding)")
+    if token_choice:
+        p.add_argument("--token", default="auto", metavar="auto|none|TOKEN",
+                       help="what API requests must carry (Authorization: Bearer TOKEN, or the "
+                            "page's cookie from the printed URL): auto (default) = a fresh "
+                            "token on a loopback --host, none on any other (a public API: "
+                            "put your own authentication in front); none; or your TOKEN")
+
+
+def build_guard(args, *, json_paths: tuple[str, ...] = (), token: str | None = "auto"):
+    """The ``serve.guard.Guard`` of a server command's arguments."""
+    from ..serve.guard import Guard, is_loopback, new_token
+
+    token = getattr(args, "token", token)
+    if token == "auto":
+        token = new_token() if is_loopback(args.host) else None
+    elif token == "none":
+        token = None
+    return Guard.for_bind(args.host, token=token, extra_hosts=args.allow_host,
+                          json_paths=json_paths)

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from .common import add_model_file_arg, add_open_set_args, in_range, open_set_kwargs, warn_open_set
+from .common import (
+    add_guard_args,
+    add_model_file_arg,
+    add_open_set_args,
+    build_guard,
+    in_range,
+    open_set_kwargs,
+    warn_open_set,
+)
 
 #: the extras this command needs (checked by cli.main before it runs)
 REQUIRES = ("serve",)
@@ -18,6 +26,7 @@ def add_arguments(p) -> None:
     p.add_argument("--concurrency", type=in_range(int, lo=1), default=2,
                    help="predictions computed at once (default 2)")
     p.add_argument("--device", default="cpu")
+    add_guard_args(p, token_choice=True)
     add_open_set_args(p)
 
 
@@ -33,9 +42,14 @@ def run(args) -> int:
     clf = load_classifier(args.model, device=args.device, precision=args.precision,
                           explain=True, **open_set_kwargs(args))
     warn_open_set(clf)
+    guard = build_guard(args)
     app = create_app(clf, max_upload=int(args.max_upload_mb * 1024 * 1024),
-                     max_concurrency=args.concurrency)
-    print(f"genrekit serving {clf.source} on http://{args.host}:{args.port}/ "
-          f"(API docs: /docs, schema: /openapi.json)")
+                     max_concurrency=args.concurrency, guard=guard)
+    from .teach import _url_host
+
+    base = f"http://{_url_host(args.host)}:{args.port}"
+    print(f"genrekit serving {clf.source}: open {guard.url(base)} (API docs: /docs, schema: "
+          "/openapi.json" + (f"; API clients send 'Authorization: Bearer {guard.token}'"
+                             if guard.token else "") + ")")
     uvicorn.run(app, host=args.host, port=args.port, log_level="info")
     return 0

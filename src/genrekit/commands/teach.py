@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from .common import (
     add_embedding_args,
+    add_guard_args,
+    build_guard,
     check_outputs,
     in_range,
     report,
@@ -27,6 +29,7 @@ def add_arguments(p) -> None:
                    help="address to listen on (default 127.0.0.1: this computer only)")
     p.add_argument("--port", type=in_range(int, lo=0, hi=65535), default=8001,
                    help="TCP port, 0..65535 (default 8001)")
+    add_guard_args(p, token_choice=False)
     add_embedding_args(p, model_help="the model whose embeddings are compared, and whose "
                                      "backbone a saved model keeps (default: the bundled one)")
 
@@ -62,9 +65,14 @@ def run(args) -> int:
             save = lambda: save_song_model(session, ckpt, args.out)  # noqa: E731
         except Exception as exc:  # noqa: BLE001 - the page works without saving
             report("note", clf.source, f"no 'save model' on the page: {exc}")
-    app = create_teach_app(session, clf, save_model=save)
+    guard = build_guard(args, json_paths=("/api/",))  # always a token: the page is personal
+    app = create_teach_app(session, clf, save_model=save, guard=guard)
     print(f"genrekit teach: {len(session.paths)} songs, {session.state()['labelled']} "
-          f"labelled; labels go to {args.labels}; open http://{args.host}:{args.port}/",
-          file=sys.stderr)
+          f"labelled; labels go to {args.labels}; open "
+          f"{guard.url(f'http://{_url_host(args.host)}:{args.port}')}", file=sys.stderr)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host

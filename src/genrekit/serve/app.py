@@ -21,10 +21,14 @@ DEFAULT_MAX_UPLOAD = 50 * 1024 * 1024
 
 
 def create_app(classifier, *, max_upload: int = DEFAULT_MAX_UPLOAD, max_concurrency: int = 2,
-               top_k: int = 5, read_timeout: float = 30.0, temp_budget: int | None = None):
+               top_k: int = 5, read_timeout: float = 30.0, temp_budget: int | None = None,
+               guard=None):
     """The app. ``read_timeout``: seconds an upload may send nothing before it is dropped
     (408); ``temp_budget``: bytes of uploads held on disk at once over all requests
-    (default: ``max_upload`` times (``max_concurrency`` + 2)); beyond it, 503."""
+    (default: ``max_upload`` times (``max_concurrency`` + 2)); beyond it, 503. ``guard``
+    (``serve.guard.Guard``; ``genrekit serve`` always gives one): the Host names answered,
+    the Origin check on uploads, the token; None answers anyone (an app mounted behind
+    your own front end)."""
     from contextlib import asynccontextmanager
 
     from fastapi import FastAPI, Request
@@ -50,6 +54,9 @@ def create_app(classifier, *, max_upload: int = DEFAULT_MAX_UPLOAD, max_concurre
                   redoc_url=None,
                   description="Music genre classification. POST an audio file to /v1/predict.")
     _mount_docs(app)
+    from .guard import protect
+
+    protect(app, guard)
     app.state.classifier = classifier
     app.state.tmp = state
 

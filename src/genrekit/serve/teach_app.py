@@ -77,27 +77,35 @@ class AudioClips:
         return buf.getvalue()
 
 
-def create_teach_app(session, classifier, *, save_model=None):
+def create_teach_app(session, classifier, *, save_model=None, guard=None):
     """The app over a ``TeachSession``; ``save_model()`` -> path writes a model of the
-    labels so far (the "save model" action), or None to offer none."""
+    labels so far (the "save model" action), or None to offer none. ``guard``
+    (``serve.guard.Guard``; default: this machine's names only, a fresh token, JSON writes)
+    keeps other web sites out; ``app.state.guard.url(base)`` is the page's address."""
     from fastapi import FastAPI, Request
     from fastapi.responses import FileResponse, JSONResponse, Response
     from starlette.concurrency import run_in_threadpool
 
     from ..errors import GenrekitError
+    from .guard import Guard, new_token, protect
 
     clips = AudioClips(session, classifier)
-    app = FastAPI(title="genrekit teach", docs_url=None, redoc_url=None)
+    app = FastAPI(title="genrekit teach", docs_url=None, redoc_url=None, openapi_url=None)
+    protect(app, guard if guard is not None else Guard(token=new_token(),
+                                                       json_paths=("/api/",)))
 
     def error(status: int, message: str):
         return JSONResponse({"error": message}, status_code=status)
 
-    def song_of(value):
-        try:
-            i = int(value)
-        except (TypeError, ValueError):
+    def song_of(value, *, url: bool = False):
+        """A song number: a JSON integer (never a bool, a float or a string) of this
+        library, or in a URL (``url``) a string of digits alone."""
+        if url and isinstance(value, str) and value.isascii() and value.isdigit() \
+                and len(value) < 10:
+            value = int(value)
+        if type(value) is not int:
             return None
-        return i if 0 <= i < len(session.paths) else None
+        return value if 0 <= value < len(session.paths) else None
 
     def answer(state):
         clips.ahead([q["id"] for q in state["queue"]])
@@ -162,7 +170,7 @@ def create_teach_app(session, classifier, *, save_model=None):
 
     @app.get("/api/audio/{song}")
     async def audio(song: str):
-        i = song_of(song)
+        i = song_of(song, url=True)
         if i is None:
             return error(404, "no such song in this library")
         try:

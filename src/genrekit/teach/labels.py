@@ -57,8 +57,9 @@ class LabelBook:
             self.delimiter = table.delimiter
             self.columns = list(table.columns) or self.columns
             self.rows = [dict(r.values) for r in table.rows]
-        self.pcol = pick_column(self.columns, None, PATH_COLUMNS, "path", self.path, required=True)
-        self.lcol = pick_column(self.columns, None, LABEL_COLUMNS, "label", self.path, required=False)
+        cols = self.columns
+        self.pcol = pick_column(cols, None, PATH_COLUMNS, "path", self.path, required=True)
+        self.lcol = pick_column(cols, None, LABEL_COLUMNS, "label", self.path, required=False)
         if self.lcol is None:
             self.lcol = "genre"
             self.columns.append("genre")
