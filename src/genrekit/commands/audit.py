@@ -67,13 +67,15 @@ def run(args) -> int:
         w.writerows(rows)
         text = buf.getvalue()
     else:
+        from .common import one_line as e  # names and genres from a catalog: one line each
+
         lines = [f"near duplicates (cosine >= threshold): {len(dups)}"]
-        lines += [f"  {c:.3f}  {Path(good[i]).name} ({labels[i]})  ~  {Path(good[j]).name} "
-                  f"({labels[j]})" for i, j, c in dups]
+        lines += [f"  {c:.3f}  {e(Path(good[i]).name)} ({e(labels[i])})  ~  "
+                  f"{e(Path(good[j]).name)} ({e(labels[j])})" for i, j, c in dups]
         lines.append(f"labels most likely wrong (probability of the given genre, out of fold; "
                      f"{min(args.top, len(issues))} of {len(issues)}):")
-        lines += [f"  {r['p_given']:.3f}  {Path(good[r['index']]).name}: given {r['given']}, "
-                  f"likelier {r['suggested']}" for r in issues[:args.top]]
+        lines += [f"  {r['p_given']:.3f}  {e(Path(good[r['index']]).name)}: given "
+                  f"{e(r['given'])}, likelier {e(r['suggested'])}" for r in issues[:args.top]]
         text = "\n".join(lines) + "\n"
     if args.out:
         from ..fileio import atomic_write_text

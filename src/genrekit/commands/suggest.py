@@ -49,9 +49,11 @@ def load_library(args):
     from ..teach.labels import read_labels
     from ..ui import file_progress
 
-    labels, bad = read_labels(args.labels)
+    labels, bad, notes = read_labels(args.labels)
     for entry, reason in bad:
         report("error", entry, reason)
+    for entry, note in notes:
+        report("note", entry, note)
     cat = scan_audio(args.library)
     paths = [str(t.path) for t in cat]
     if not paths:
@@ -84,7 +86,9 @@ def run(args) -> int:
         w.writerows([(p, r) for r, p in rows])
         text = buf.getvalue()
     else:
-        text = "".join(f"{r:4d}  {p}\n" for r, p in rows)
+        from .common import one_line
+
+        text = "".join(f"{r:4d}  {one_line(p)}\n" for r, p in rows)
     if args.out:
         from ..fileio import atomic_write_text
 

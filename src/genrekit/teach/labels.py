@@ -21,23 +21,25 @@ import threading
 from pathlib import Path
 
 
-def read_labels(path) -> tuple[dict[str, str], list[tuple[str, str]]]:
-    """``({real path: genre}, errors)`` of a labels CSV; rows with an unknown file, an empty
-    genre or a second, different genre for one file are errors (one line each), the good
-    rows are kept (the first of conflicting ones). A missing file: no labels."""
+def read_labels(path) -> tuple[dict[str, str], list[tuple[str, str]], list[tuple[str, str]]]:
+    """``({real path: genre}, errors, notes)`` of a labels CSV; rows with an unknown file,
+    an empty genre or a second, different genre for one file are errors (one line each), the
+    good rows are kept (the first of conflicting ones); notes: the rest worth saying (read
+    as cp1252, repeated rows merged). A missing file: no labels."""
     from ..data.manifest import from_csv
 
     if not Path(path).exists():
-        return {}, []
+        return {}, [], []
     cat = from_csv(path, on_conflict="first")
     errors = list(cat.missing) + [(e, n) for e, n in cat.notes if "conflicting" in n]
+    notes = [(e, n) for e, n in cat.notes if "conflicting" not in n]
     labels = {}
     for t in cat:
         if t.label is None:
             errors.append((str(t.path), "empty genre; row skipped"))
         else:
             labels[os.path.realpath(t.path)] = t.label
-    return labels, errors
+    return labels, errors, notes
 
 
 class LabelBook:
