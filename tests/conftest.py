@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
+
 import numpy as np
 import pytest
+
+# State goes to the user folders (genrekit.paths): the tests' own, never the user's home
+# nor the checkout (subprocesses inherit it).
+os.environ["GENREKIT_HOME"] = tempfile.mkdtemp(prefix="genrekit-test-home-")
 
 SR = 22050
 

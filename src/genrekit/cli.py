@@ -30,6 +30,7 @@ COMMANDS = {
     "audit": "labels most likely wrong, and near-duplicate songs, in a labelled catalog",
     "teach": "a local page to label your songs by key, the most useful ones first",
     "library": "statistics of a tagged collection",
+    "info": "where genrekit keeps its state (prediction store, caches, teach) and how large",
 }
 
 

@@ -55,7 +55,7 @@ class TrainConfig:
     # use it with aggregate: geometric, which makes slice and song model the same)
     head: str = "slice"
     head_c: float = 0.1  # inverse L2 strength of the song head (as scikit-learn's C)
-    cache_dir: str = "cache"
+    cache_dir: str = field(default_factory=lambda: _user_cache())  # paths.cache_dir()
     jobs: int = 1
     # auto: the fast CPU backend, or the torch backend on the training GPU when the fast
     # backend's cache does not already hold the catalog (training.songs.choose_backend)
@@ -176,3 +176,9 @@ def _scalar(v):
         except ValueError:
             return v
     return v
+
+
+def _user_cache() -> str:
+    from .paths import default_cache
+
+    return default_cache()

@@ -117,12 +117,19 @@ def add_embedding_args(p, *, model_help: str = "the model whose embeddings are c
     """``--model``, ``--cache-dir`` and ``--jobs`` of the commands that compare songs by
     their embeddings (suggest, teach, audit)."""
     add_model_file_arg(p, help=model_help)
-    add_cache_arg(p, help="where song embeddings are kept (default ./cache)")
+    add_cache_arg(p, help="where song embeddings are kept (default: the user cache folder; "
+                          "genrekit info shows it)")
     add_jobs_arg(p)
 
 
-def add_cache_arg(p, *, default: str | None = "cache",
-                  help: str = "feature cache folder (default ./cache)") -> None:
+def add_cache_arg(p, *, default: str | None = "user",
+                  help: str = "feature cache folder (default: the user cache folder, "
+                              "~/.cache/genrekit on Linux; genrekit info shows it)") -> None:
+    """``--cache-dir``; ``default="user"``: the user cache folder (``paths.cache_dir``)."""
+    if default == "user":
+        from ..paths import default_cache
+
+        default = default_cache()
     p.add_argument("--cache-dir", default=default, help=help)
 
 

@@ -24,9 +24,11 @@ def add_arguments(p) -> None:
     from ..teach.select import STRATEGIES
 
     p.add_argument("library", nargs="+", metavar="FILE|DIR", help="your music: files or folders")
-    p.add_argument("--labels", default="labels.csv",
-                   help="your labels so far, a CSV of path,genre (default ./labels.csv; "
-                        "missing: none yet)")
+    from ..paths import default_labels
+
+    p.add_argument("--labels", default=default_labels(),
+                   help="your labels so far, a CSV of path,genre (default: teach's, in the "
+                        "user data folder; missing: none yet)")
     p.add_argument("--n", type=in_range(int, lo=1), default=10,
                    help="how many songs to suggest, >= 1 (default 10)")
     p.add_argument("--strategy", choices=list(STRATEGIES), default="auto",

@@ -20,11 +20,14 @@ REQUIRES = ("serve",)
 
 def add_arguments(p) -> None:
     p.add_argument("library", nargs="+", metavar="FILE|DIR", help="your music: files or folders")
-    p.add_argument("--labels", default="labels.csv",
+    from ..paths import data_dir, default_labels
+
+    p.add_argument("--labels", default=default_labels(),
                    help="your labels, a CSV of path,genre: read, and written at every label "
-                        "(default ./labels.csv; created when missing)")
-    p.add_argument("--out", default="teach-model.pt",
-                   help="where 'save model' writes the model (default ./teach-model.pt)")
+                        "(default: teach/labels.csv in the user data folder; created when missing)")
+    p.add_argument("--out", default=str(data_dir() / "teach" / "teach-model.pt"),
+                   help="where 'save model' writes the model (default: teach/teach-model.pt "
+                        "in the user data folder)")
     p.add_argument("--host", default="127.0.0.1",
                    help="address to listen on (default 127.0.0.1: this computer only)")
     p.add_argument("--port", type=in_range(int, lo=0, hi=65535), default=8001,
