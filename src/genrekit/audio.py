@@ -297,8 +297,12 @@ def _probe(path, max_duration: float | None):
 
 
 def _load_whole(path: Path, sr: int, min_duration: float, max_duration: float | None):
+    from .audio_stream import chained_ogg_warning
+
     y, native_sr = _decode(path, 0.0, max_duration)
-    return _checked_at_rate(y, native_sr, sr, path, min_duration)
+    out = _checked_at_rate(y, native_sr, sr, path, min_duration)
+    chained_ogg_warning(path, y.shape[-1] / native_sr)
+    return out
 
 
 def _checked_at_rate(y: np.ndarray, native_sr: int, sr: int, name, min_duration: float):

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import AudioLoadError
+from .errors import AudioLoadError, DecodeWarning
 
 #: files longer than this (seconds) are streamed
 STREAM_ABOVE = 120.0
@@ -148,7 +148,7 @@ def _soundfile_source(path: Path, max_duration):
                                                      int(round(max_duration * native)))
 
     def blocks():
-        got, size = 0, int(BLOCK_SECONDS * native)
+        got, size, damaged = 0, int(BLOCK_SECONDS * native), False
         with sf.SoundFile(str(path)) as f:
             try:
                 # not SoundFile.blocks: past the real end of a file shorter than its header
@@ -164,8 +164,99 @@ def _soundfile_source(path: Path, max_duration):
             except Exception as exc:  # noqa: BLE001 - damaged midway: what decoded is used
                 if not got:
                     raise AudioLoadError(path, f"corrupt ({str(exc)[:160]})") from None
+                damaged = True
+        if got < limit - native:  # more than 1 s short of the header's length
+            yield from _resynced(path, native, got, limit, damaged)
+        chained_ogg_warning(path, got / native)
 
     return Source(path, native, blocks())
+
+
+def _resynced(path: Path, native: int, got: int, limit: int, damaged: bool):
+    """The rest of a file whose libsndfile decode stopped at sample ``got`` (damage midway,
+    or a truncation): FFmpeg's decoder resyncs past damage, so its samples from ``got`` on
+    are used where it has any; one ``DecodeWarning`` says what was analysed."""
+    import warnings
+
+    more = 0
+    if path.suffix.lower() == ".mp3":  # FFmpeg resyncs mp3; Vorbis/FLAC damage is final
+        try:
+            import av
+
+            with av.open(str(path)) as c:
+                seen = 0
+                for frame in _frames_past_damage(c, c.streams.audio[0]):
+                    a = to_float_planar(frame.to_ndarray(), frame.format.name,
+                                        len(frame.layout.channels))
+                    lo, hi = max(got + more - seen, 0), min(a.shape[1], limit - seen)
+                    seen += a.shape[1]
+                    if hi > lo:
+                        more += hi - lo
+                        yield np.ascontiguousarray(a[:, lo:hi])
+                    if seen >= limit:
+                        break
+        except Exception:  # noqa: BLE001 - what decoded before stays analysed
+            pass
+    total, at = limit / native, got / native
+    what = "damaged" if damaged else "ends"
+    if more:
+        msg = (f"decode {what} at {at:.1f} s; resynced past it: analysed "
+               f"{(got + more) / native:.1f} of {total:.1f} s")
+    else:
+        msg = f"decode {what} at {at:.1f} s of {total:.1f} s: analysed the first {at:.1f} s"
+    warnings.warn(DecodeWarning(path, msg), stacklevel=2)
+
+
+def _frames_past_damage(container, stream, max_bad: int = 10_000):
+    """Decoded frames, packet by packet: a packet that fails to decode (damage) is skipped,
+    not the end (at most ``max_bad`` of them)."""
+    import av
+
+    bad = 0
+    for packet in container.demux(stream):
+        try:
+            frames = packet.decode()
+        except av.error.FFmpegError:
+            bad += 1
+            if bad > max_bad:
+                return
+            continue
+        yield from frames
+
+
+def chained_ogg_warning(path, analysed: float) -> None:
+    """One ``DecodeWarning`` when ``path`` is a chained Ogg (a second logical stream after
+    the first, e.g. another song or another rate appended): libsndfile decodes the first
+    stream only."""
+    if Path(path).suffix.lower() not in (".ogg", ".oga", ".opus"):
+        return
+    links = ogg_chain_links(path)
+    if links > 1:
+        import warnings
+
+        warnings.warn(DecodeWarning(path, f"a chained Ogg of {links} streams: only the first "
+                                          f"was analysed ({analysed:.1f} s)"), stacklevel=2)
+
+
+def ogg_chain_links(path) -> int:
+    """How many chained logical streams an Ogg file has (1 for an ordinary file): a
+    beginning-of-stream page after the first stream's header pages starts another link.
+    A byte search (memory-mapped), no decode."""
+    import mmap
+
+    try:
+        with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m:
+            i = m.find(b"OggS\x00")
+            while i >= 0 and i + 5 < len(m) and m[i + 5] & 0x02:  # the grouped BOS pages
+                i = m.find(b"OggS\x00", i + 1)
+            links = 1
+            while i >= 0:
+                i = m.find(b"OggS\x00\x02", i + 1)
+                if i >= 0:
+                    links += 1
+            return links
+    except (OSError, ValueError):
+        return 1
 
 
 def _pyav_source(path: Path, max_duration):

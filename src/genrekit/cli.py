@@ -72,6 +72,9 @@ def main(argv: list[str] | None = None) -> int:
     from .extras import missing_extra, require
 
     argv = list(sys.argv[1:] if argv is None else argv)
+    from .ui import one_line_warnings
+
+    one_line_warnings()
     parser = build_parser(_command_of(argv))
     try:
         args = parser.parse_args(argv)
@@ -106,5 +109,13 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def console_main() -> int:
+    """The ``genrekit`` program: :func:`main` with decoders' own stderr lines filtered."""
+    from .decoder_noise import filter_decoder_noise
+
+    filter_decoder_noise()
+    return main()
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(console_main())

@@ -5,6 +5,18 @@ from __future__ import annotations
 import difflib
 
 
+class DecodeWarning(UserWarning):
+    """A file that decoded only in part, or past damage (``warnings.warn``: the library
+    never prints; the CLI shows each as one ``warning: FILE: message`` line)."""
+
+    def __init__(self, path, message: str):
+        super().__init__(f"{path}: {message}")
+        self.path, self.message = str(path), message
+
+    def __reduce__(self):
+        return type(self), (self.path, self.message)
+
+
 class GenrekitError(Exception):
     """Base class of every error genrekit raises on purpose."""
 

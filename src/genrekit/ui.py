@@ -88,3 +88,36 @@ class TrainProgress:
             f"epoch {row['epoch']:3d}  loss {row['train_loss']:.4f}  valid acc "
             f"{row['valid_accuracy']:.3f}  macro-F1 {row['valid_macro_f1']:.3f}  slice acc "
             f"{row['valid_slice_accuracy']:.3f}" + ("  [green]best[/]" if improved else ""))
+
+
+def one_line_warnings() -> None:
+    """Show each ``errors.DecodeWarning`` (a file analysed only in part) as one line,
+    ``warning: FILE: message``, every time (not once per code line, Python's default);
+    other warnings as Python shows them. Idempotent; worker processes call it too."""
+    import sys
+    import warnings
+
+    from .errors import DecodeWarning
+
+    warnings.simplefilter("always", DecodeWarning)
+    if getattr(warnings.showwarning, "_genrekit", False):
+        return
+    shown = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, DecodeWarning) and isinstance(message, DecodeWarning):
+            print(f"warning: {one_line(message.path)}: {one_line(message.message)}",
+                  file=sys.stderr if file is None else file)
+        else:
+            shown(message, category, filename, lineno, file, line)
+
+    show._genrekit = True
+    warnings.showwarning = show
+
+
+def one_line(text) -> str:
+    """``text`` with control characters escaped (a newline in a file name becomes ``\\n``):
+    one line on a terminal, a table row that a name cannot forge."""
+    import re
+
+    return re.sub(r"[\x00-\x1f\x7f]", lambda m: repr(m.group())[1:-1], str(text))

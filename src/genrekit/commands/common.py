@@ -241,9 +241,9 @@ def report(kind: str, path, reason, *, file=None) -> None:
 
 
 def one_line(text) -> str:
-    import re
+    from ..ui import one_line as escape
 
-    return re.sub(r"[\x00-\x1f\x7f]", lambda m: repr(m.group())[1:-1], str(text))
+    return escape(text)
 
 
 def add_guard_args(p, *, token_choice: bool) -> None:

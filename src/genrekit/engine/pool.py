@@ -39,8 +39,11 @@ _WORKER_PIN = ExitStack()
 def _init_worker():
     """Each worker is one core for its whole life, and dies with its parent (a killed
     ``preprocess`` must not leave workers writing entries)."""
+    from ..ui import one_line_warnings
+
     _die_with_parent()
     _WORKER_PIN.enter_context(single_core())
+    one_line_warnings()  # a file decoded in part: one line from the worker too
 
 
 def _die_with_parent() -> None:

@@ -110,6 +110,14 @@ class GenreClassifier(ClassifierBase):
                                   getattr(self.open_set, "novelty_threshold", None))
         self.min_confidence = (min_confidence if min_confidence is not None else
                                getattr(self.open_set, "min_confidence", None))
+        if set_level is not None and self.open_set is None:
+            from ..errors import ParameterError
+
+            why = self.open_set_missing or "no conformal calibration"
+            raise ParameterError(
+                f"{Path(str(self.source)).name}: no prediction sets ({why}); --set needs a "
+                "model with its calibration songs (the bundled one, or one from genrekit "
+                "finetune or train --head song)")
         self.set_level = set_level
 
     # --- construction -----------------------------------------------------------------
