@@ -179,7 +179,9 @@ def _resynced(path: Path, native: int, got: int, limit: int, damaged: bool):
     import warnings
 
     more = 0
-    if path.suffix.lower() == ".mp3":  # FFmpeg resyncs mp3; Vorbis/FLAC damage is final
+    # FFmpeg resyncs mp3 past damage (Vorbis/FLAC damage is final); a file that just ends
+    # early (truncated) is not re-read: what libsndfile gave is the one-shot path's samples
+    if damaged and path.suffix.lower() == ".mp3":
         try:
             import av
 
