@@ -41,7 +41,7 @@ def add_arguments(p) -> None:
     p.add_argument("--actors", type=in_range(int, lo=1), default=1,
                    help="with --engine ray: model actors (one GPU each with --device cuda)")
     add_cache_arg(p, help="with --engine ray: the feature cache (shared storage on a "
-                          "cluster; default ./cache)")
+                          "cluster; default: the user cache folder)")
 
 
 def predict_paths(clf, paths, *, top_k: int = 3, jobs: int = 1):
