@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from .errors import ConfigError, ParameterError, suggest
 from .features.spec import FeatureSpec
+from .paths import default_cache
 from .training.augment import AugmentConfig
 
 
@@ -55,7 +56,7 @@ class TrainConfig:
     # use it with aggregate: geometric, which makes slice and song model the same)
     head: str = "slice"
     head_c: float = 0.1  # inverse L2 strength of the song head (as scikit-learn's C)
-    cache_dir: str = field(default_factory=lambda: _user_cache())  # paths.cache_dir()
+    cache_dir: str = field(default_factory=default_cache)  # the user cache folder
     jobs: int = 1
     # auto: the fast CPU backend, or the torch backend on the training GPU when the fast
     # backend's cache does not already hold the catalog (training.songs.choose_backend)
@@ -176,9 +177,3 @@ def _scalar(v):
         except ValueError:
             return v
     return v
-
-
-def _user_cache() -> str:
-    from .paths import default_cache
-
-    return default_cache()

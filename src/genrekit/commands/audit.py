@@ -41,7 +41,7 @@ def run(args) -> int:
     from ..teach.audit import label_issues, near_duplicates
     from ..teach.embeddings import library_embeddings
     from ..ui import file_progress
-    from .common import report, selected_catalog
+    from .common import one_line, report, selected_catalog
 
     check_outputs(("--out", args.out, False), ("--cache-dir", args.cache_dir, True))
     cat = selected_catalog(args.data, audio_dir=args.audio_dir, on_conflict=args.on_conflict)
@@ -67,8 +67,7 @@ def run(args) -> int:
         w.writerows(rows)
         text = buf.getvalue()
     else:
-        from .common import one_line as e  # names and genres from a catalog: one line each
-
+        e = one_line  # names and genres from a catalog: one line each, never a forged row
         lines = [f"near duplicates (cosine >= threshold): {len(dups)}"]
         lines += [f"  {c:.3f}  {e(Path(good[i]).name)} ({e(labels[i])})  ~  "
                   f"{e(Path(good[j]).name)} ({e(labels[j])})" for i, j, c in dups]

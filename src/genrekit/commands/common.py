@@ -3,6 +3,8 @@ from the registries and its defaults from the library (FeatureSpec, the decode p
 
 from __future__ import annotations
 
+from ..ui import one_line  # noqa: F401 - re-exported: report's and the tables' escaping
+
 JOBS_HELP = "worker processes for decoding and features (default 1)"
 
 
@@ -240,10 +242,6 @@ def report(kind: str, path, reason, *, file=None) -> None:
           file=sys.stderr if file is None else file)
 
 
-def one_line(text) -> str:
-    from ..ui import one_line as escape
-
-    return escape(text)
 
 
 def add_guard_args(p, *, token_choice: bool) -> None:
@@ -261,11 +259,12 @@ def add_guard_args(p, *, token_choice: bool) -> None:
                             "put your own authentication in front); none; or your TOKEN")
 
 
-def build_guard(args, *, json_paths: tuple[str, ...] = (), token: str | None = "auto"):
-    """The ``serve.guard.Guard`` of a server command's arguments."""
+def build_guard(args, *, json_paths: tuple[str, ...] = ()):
+    """The ``serve.guard.Guard`` of a server command's arguments (a command without
+    ``--token``, teach, always has one)."""
     from ..serve.guard import Guard, is_loopback, new_token
 
-    token = getattr(args, "token", token)
+    token = getattr(args, "token", "auto")
     if token == "auto":
         token = new_token() if is_loopback(args.host) else None
     elif token == "none":

@@ -1,4 +1,4 @@
-"""``genrekit info``: the version, the bundled model, and where genrekit keeps its state
+"""``genrekit info``: the version, and where genrekit keeps its state
 (``paths``: the user data and cache folders, ``GENREKIT_HOME`` when set) with their sizes."""
 
 from __future__ import annotations

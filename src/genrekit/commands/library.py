@@ -7,7 +7,9 @@ from __future__ import annotations
 def add_arguments(p) -> None:
     sub = p.add_subparsers(dest="library_command", metavar="ACTION", required=True)
     s = sub.add_parser("stats", help="genre distribution of the prediction store, with a bar chart")
-    s.add_argument("--db", default=None,
+    from ..paths import default_db
+
+    s.add_argument("--db", default=default_db(),
                    help="the prediction store (default: library.sqlite in the user data "
                         "folder; genrekit info shows it)")
     s.add_argument("--png", help="write a bar chart here")
@@ -18,9 +20,6 @@ def run(args) -> int:
 
     from ..errors import ParameterError
     from ..library.store import PredictionStore
-    from ..paths import default_db
-
-    args.db = args.db or default_db()
     if not Path(args.db).exists():
         raise ParameterError(f"{args.db}: no prediction store yet (run genrekit tag first)")
     db = PredictionStore(args.db)

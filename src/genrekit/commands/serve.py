@@ -45,10 +45,8 @@ def run(args) -> int:
     guard = build_guard(args)
     app = create_app(clf, max_upload=int(args.max_upload_mb * 1024 * 1024),
                      max_concurrency=args.concurrency, guard=guard)
-    from .teach import _url_host
-
-    base = f"http://{_url_host(args.host)}:{args.port}"
-    print(f"genrekit serving {clf.source}: open {guard.url(base)} (API docs: /docs, schema: "
+    print(f"genrekit serving {clf.source}: open {guard.url(args.host, args.port)} (API docs: "
+          "/docs, schema: "
           "/openapi.json" + (f"; API clients send 'Authorization: Bearer {guard.token}'"
                              if guard.token else "") + ")")
     uvicorn.run(app, host=args.host, port=args.port, log_level="info")

@@ -15,6 +15,7 @@ from .common import (
     add_embedding_args,
     check_outputs,
     in_range,
+    one_line,
     report,
     report_failures,
 )
@@ -88,8 +89,6 @@ def run(args) -> int:
         w.writerows([(p, r) for r, p in rows])
         text = buf.getvalue()
     else:
-        from .common import one_line
-
         text = "".join(f"{r:4d}  {one_line(p)}\n" for r, p in rows)
     if args.out:
         from ..fileio import atomic_write_text

@@ -53,11 +53,13 @@ def add_arguments(p) -> None:
                    help="list, per song, the 3 songs the model learned from that it is most "
                         "like (genre, similarity): why it got its genre")
     p.add_argument("--dry-run", action="store_true", help="show what would change, write nothing")
-    p.add_argument("--journal", default=None,
+    from ..paths import data_dir, default_db
+
+    p.add_argument("--journal", default=str(data_dir() / "tags.jsonl"),
                    help="journal of every write, for --undo and resuming (default: "
                         "tags.jsonl in the user data folder; genrekit info shows it)")
     p.add_argument("--undo", metavar="JOURNAL", help="restore the old tags from a journal")
-    p.add_argument("--db", default=None,
+    p.add_argument("--db", default=default_db(),
                    help="prediction store: reruns predict only new or changed files (default: "
                         "library.sqlite in the user data folder)")
     add_jobs_arg(p)
@@ -82,11 +84,8 @@ def run(args) -> int:
     from ..inference.classifier import load_classifier
     from ..library.store import PredictionStore
     from ..library.tagger import tag_files
-    from ..paths import data_dir, default_db
     from ..ui import file_progress
 
-    args.db = args.db or default_db()
-    args.journal = args.journal or str(data_dir() / "tags.jsonl")
     if not args.dry_run:
         check_outputs(("--journal", args.journal, False), ("--db", args.db, False))
     cat = scan_audio(args.paths)

@@ -71,11 +71,8 @@ def run(args) -> int:
     guard = build_guard(args, json_paths=("/api/",))  # always a token: the page is personal
     app = create_teach_app(session, clf, save_model=save, guard=guard)
     print(f"genrekit teach: {len(session.paths)} songs, {session.state()['labelled']} "
-          f"labelled; labels go to {args.labels}; open "
-          f"{guard.url(f'http://{_url_host(args.host)}:{args.port}')}", file=sys.stderr)
+          f"labelled; labels go to {args.labels}; open {guard.url(args.host, args.port)}",
+          file=sys.stderr)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0
 
-
-def _url_host(host: str) -> str:
-    return f"[{host}]" if ":" in host and not host.startswith("[") else host

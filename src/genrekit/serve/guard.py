@@ -79,9 +79,12 @@ class Guard:
             hosts = None
         return cls(hosts=hosts, token=token, json_paths=json_paths)
 
-    def url(self, base: str) -> str:
-        """The page's address to print (with the token, when there is one)."""
-        return f"{base.rstrip('/')}/" + (f"?token={self.token}" if self.token else "")
+    def url(self, host: str, port: int) -> str:
+        """The page's address to print for a server on ``host:port`` (with the token, when
+        there is one)."""
+        if ":" in host and not host.startswith("["):  # an IPv6 address
+            host = f"[{host}]"
+        return f"http://{host}:{port}/" + (f"?token={self.token}" if self.token else "")
 
     # --- the checks, each None (pass) or (status, message) -------------------------------
     def check(self, method: str, path: str, query: str, headers: dict[str, str]):
@@ -97,7 +100,7 @@ class Guard:
                 return 403, "cross-origin request refused"
             if site is not None and site not in ("same-origin", "none"):
                 return 403, "cross-site request refused"
-            if path.startswith(self.json_paths) and self.json_paths:
+            if path.startswith(self.json_paths):
                 ctype = headers.get("content-type", "").split(";")[0].strip().lower()
                 if ctype != "application/json":
                     return 415, "send JSON with Content-Type: application/json"
@@ -108,7 +111,7 @@ class Guard:
         return None
 
     def _has_token(self, query: str, headers: dict[str, str]) -> bool:
-        given = [v for v in parse_qs(query).get("token", [])]
+        given = list(parse_qs(query).get("token", []))
         auth = headers.get("authorization", "")
         if auth.lower().startswith("bearer "):
             given.append(auth[7:].strip())
